@@ -1,0 +1,1 @@
+"""Project wiring for pamedspa: settings, URLs and the WSGI/ASGI entry points."""

@@ -1,0 +1,16 @@
+"""Top-level URLs: the home page, accounts, admin, health check, then policy documents by slug."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import TemplateView
+
+from pamedspa.health import healthz
+
+urlpatterns = [
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("healthz/", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    # Last, so a document slug never shadows the routes above.
+    path("<slug:document>/", include("policy.urls")),
+]

@@ -1,0 +1,13 @@
+"""URLs of one policy document, mounted under its slug (e.g. /privacy/)."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "policy"
+
+urlpatterns = [
+    path("", views.current, name="current"),
+    path("versions/", views.version_list, name="versions"),
+    path("versions/<int:number>/", views.version_detail, name="version"),
+]
