@@ -25,7 +25,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         logger.warning("health check: database unavailable", exc_info=True)
         return HttpResponse(
-            "database unavailable\n", status=503, content_type="text/plain",
+            "database unavailable\n",
+            status=503,
+            content_type="text/plain",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     return HttpResponse("ok\n", content_type="text/plain")

@@ -89,8 +89,8 @@ SITE_NAME = "New Image MedSpa"
 # Database
 
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    "default": environ.Env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
@@ -174,6 +174,8 @@ if env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default=""):
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Preloading asks browsers to use HTTPS before the first visit; needs every subdomain on HTTPS.
+SECURE_HSTS_PRELOAD = HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

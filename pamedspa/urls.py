@@ -1,13 +1,19 @@
 """Top-level URLs: the home page, accounts, admin, health check, then policy documents by slug."""
 
 from django.contrib import admin
+from django.db import transaction
 from django.urls import include, path
 from django.views.generic import TemplateView
 
 from pamedspa.health import healthz
 
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path(
+        "",
+        # A static page needs no transaction (and opening one would open a DB connection).
+        transaction.non_atomic_requests(TemplateView.as_view(template_name="home.html")),
+        name="home",
+    ),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),

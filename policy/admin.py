@@ -21,9 +21,16 @@ class DocumentAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.versions.published().exists():
+        if self._has_published(obj):
             return [*self.readonly_fields, "slug"]  # published URLs must not move
         return self.readonly_fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if self._has_published(obj) else self.prepopulated_fields
+
+    @staticmethod
+    def _has_published(obj: Document | None) -> bool:
+        return obj is not None and obj.versions.published().exists()
 
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.versions.exists():
@@ -152,7 +159,8 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 errors = error.messages
             else:
                 self.message_user(
-                    request, f"Published {version}. It is now part of the public record.",
+                    request,
+                    f"Published {version}. It is now part of the public record.",
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(change_url)

@@ -1,4 +1,4 @@
-"""Policy documents and their versions; published versions are the public record and never change."""
+"""Policy documents and their versions; a published version is public record and never changes."""
 
 from __future__ import annotations
 
@@ -80,9 +80,7 @@ class PolicyVersionQuerySet(models.QuerySet):
 class PolicyVersion(models.Model):
     """One version of a document. A draft may be edited; once published it is frozen."""
 
-    document = models.ForeignKey(
-        Document, on_delete=models.PROTECT, related_name="versions"
-    )
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField(
         editable=False,
         help_text="Assigned automatically: 1, 2, 3… for each document.",
@@ -144,18 +142,30 @@ class PolicyVersion(models.Model):
                 condition=Q(published_at__isnull=True) | Q(effective_at__isnull=False),
                 name="policy_version_published_has_effective_at",
             ),
-            models.CheckConstraint(
-                condition=~Q(sha256=""), name="policy_version_has_sha256"
-            ),
+            models.CheckConstraint(condition=~Q(sha256=""), name="policy_version_has_sha256"),
         ]
 
     def __str__(self) -> str:
         return f"{self.document} v{self.number}"
 
+    def save(self, *args, **kwargs) -> None:
+        if self.pk and self._published_in_database():
+            raise PublishedVersionError("Published versions cannot be changed.")
+        rendered = render_markdown(self.body)
+        self.body_html = rendered.html
+        self.toc = [{"level": h.level, "id": h.id, "text": h.text} for h in rendered.headings]
+        self.sha256 = content_hash(title=self.title, body=self.body)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse(
             "policy:version", kwargs={"document": self.document.slug, "number": self.number}
         )
+
+    def delete(self, *args, **kwargs):
+        if self._published_in_database():
+            raise PublishedVersionError("Published versions cannot be deleted.")
+        return super().delete(*args, **kwargs)
 
     @property
     def is_published(self) -> bool:
@@ -177,20 +187,6 @@ class PolicyVersion(models.Model):
             raise PublishedVersionError(
                 "This version is published and cannot be changed. Make a new draft from it instead."
             )
-
-    def save(self, *args, **kwargs) -> None:
-        if self.pk and self._published_in_database():
-            raise PublishedVersionError("Published versions cannot be changed.")
-        rendered = render_markdown(self.body)
-        self.body_html = rendered.html
-        self.toc = [{"level": h.level, "id": h.id, "text": h.text} for h in rendered.headings]
-        self.sha256 = content_hash(title=self.title, body=self.body)
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        if self._published_in_database():
-            raise PublishedVersionError("Published versions cannot be deleted.")
-        return super().delete(*args, **kwargs)
 
     def _published_in_database(self) -> bool:
         return (

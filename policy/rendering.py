@@ -87,6 +87,11 @@ def content_hash(*, title: str, body: str) -> str:
 
 def _plain(inline) -> str:
     """The text of an inline token without Markdown markup."""
-    return "".join(
-        child.content for child in (inline.children or []) if child.type in {"text", "code_inline"}
-    ).strip() or inline.content.strip()
+    return (
+        "".join(
+            child.content
+            for child in (inline.children or [])
+            if child.type in {"text", "code_inline"}
+        ).strip()
+        or inline.content.strip()
+    )

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,41 +15,155 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(help_text='The address of the document: “privacy” serves it at /privacy/. Never change it once published, or old links break.', unique=True)),
-                ('title', models.CharField(help_text='The name readers see, e.g. “Privacy Policy”.', max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(
+                        help_text="The address of the document: “privacy” serves it at /privacy/. Never change it once published, or old links break.",
+                        unique=True,
+                    ),
+                ),
+                (
+                    "title",
+                    models.CharField(
+                        help_text="The name readers see, e.g. “Privacy Policy”.", max_length=200
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'policy document',
-                'ordering': ['title'],
+                "verbose_name": "policy document",
+                "ordering": ["title"],
             },
         ),
         migrations.CreateModel(
-            name='PolicyVersion',
+            name="PolicyVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField(editable=False, help_text='Assigned automatically: 1, 2, 3… for each document.')),
-                ('title', models.CharField(help_text='Shown as the page heading.', max_length=200)),
-                ('body', models.TextField(help_text='The policy text in Markdown. Use “## Heading” for sections: each gets an anchor and an entry in the table of contents. Raw HTML is not allowed.')),
-                ('body_html', models.TextField(editable=False, help_text='Sanitised HTML made from the body.')),
-                ('toc', models.JSONField(default=list, editable=False, help_text='The headings of the body, for the contents list.')),
-                ('summary', models.TextField(help_text='A plain-language summary of what changed since the previous version, for readers of the history page.')),
-                ('effective_at', models.DateTimeField(blank=True, help_text='When this version takes effect. Leave empty to take effect when published.', null=True)),
-                ('published_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('sha256', models.CharField(editable=False, help_text='Fingerprint of the title and body.', max_length=64, verbose_name='SHA-256')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='policy.document')),
-                ('published_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveIntegerField(
+                        editable=False,
+                        help_text="Assigned automatically: 1, 2, 3… for each document.",
+                    ),
+                ),
+                ("title", models.CharField(help_text="Shown as the page heading.", max_length=200)),
+                (
+                    "body",
+                    models.TextField(
+                        help_text="The policy text in Markdown. Use “## Heading” for sections: each gets an anchor and an entry in the table of contents. Raw HTML is not allowed."
+                    ),
+                ),
+                (
+                    "body_html",
+                    models.TextField(
+                        editable=False, help_text="Sanitised HTML made from the body."
+                    ),
+                ),
+                (
+                    "toc",
+                    models.JSONField(
+                        default=list,
+                        editable=False,
+                        help_text="The headings of the body, for the contents list.",
+                    ),
+                ),
+                (
+                    "summary",
+                    models.TextField(
+                        help_text="A plain-language summary of what changed since the previous version, for readers of the history page."
+                    ),
+                ),
+                (
+                    "effective_at",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="When this version takes effect. Leave empty to take effect when published.",
+                        null=True,
+                    ),
+                ),
+                ("published_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "sha256",
+                    models.CharField(
+                        editable=False,
+                        help_text="Fingerprint of the title and body.",
+                        max_length=64,
+                        verbose_name="SHA-256",
+                    ),
+                ),
+                (
+                    "created_at",
+                    models.DateTimeField(default=django.utils.timezone.now, editable=False),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="policy.document",
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'policy version',
-                'ordering': ['document', '-number'],
-                'permissions': [('publish_policyversion', 'Can publish policy versions')],
-                'constraints': [models.UniqueConstraint(fields=('document', 'number'), name='policy_version_unique_number'), models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='policy_version_number_positive'), models.CheckConstraint(condition=models.Q(('published_at__isnull', True), ('effective_at__isnull', False), _connector='OR'), name='policy_version_published_has_effective_at'), models.CheckConstraint(condition=models.Q(('sha256', ''), _negated=True), name='policy_version_has_sha256')],
+                "verbose_name": "policy version",
+                "ordering": ["document", "-number"],
+                "permissions": [("publish_policyversion", "Can publish policy versions")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("document", "number"), name="policy_version_unique_number"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("number__gte", 1)),
+                        name="policy_version_number_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("published_at__isnull", True),
+                            ("effective_at__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="policy_version_published_has_effective_at",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("sha256", ""), _negated=True),
+                        name="policy_version_has_sha256",
+                    ),
+                ],
             },
         ),
     ]

@@ -1,0 +1,65 @@
+# pamedspa: `make run` sets everything up and serves http://127.0.0.1:8000/; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+MANAGE := $(BIN)/python manage.py
+
+# Local development defaults; real environment variables win.
+export DJANGO_DEBUG ?= on
+
+.PHONY: run serve test e2e lint format check-deploy bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pamedspa needs Python 3.11 or newer (set PYTHON=...)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+## run: install, migrate (loads the seed policy once) and serve the site at http://127.0.0.1:$(PORT)/
+run: $(VENV)/.installed
+	$(MANAGE) migrate --no-input
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+## serve: production-like: gunicorn, DEBUG off, whitenoise serving collected, compressed static files
+serve: export DJANGO_DEBUG = off
+serve: export DJANGO_HTTPS ?= off
+serve: export DJANGO_SECRET_KEY ?= local-serve-$(shell hostname)-not-for-production
+serve: $(VENV)/.installed
+	$(MANAGE) migrate --no-input
+	$(MANAGE) collectstatic --no-input --verbosity 0
+	$(BIN)/gunicorn --config pamedspa/gunicorn.conf.py --no-control-socket --bind 127.0.0.1:$(PORT) pamedspa.wsgi
+
+## test: the whole suite (browser tests included) on the configured database
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+## e2e: only the browser tests
+e2e: $(VENV)/.installed-dev
+	$(BIN)/pytest tests/e2e
+
+## lint: ruff, migrations in step with models, Django's system checks
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MANAGE) makemigrations --check --dry-run
+	$(MANAGE) check --fail-level WARNING
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## check-deploy: Django's deployment checklist under production settings
+check-deploy: $(VENV)/.installed
+	DJANGO_DEBUG=off DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	DJANGO_ALLOWED_HOSTS=pamedspa.example $(MANAGE) check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Create a policy version from a Markdown file and publish it (or leave it a draft)."""
+
+from datetime import datetime
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from policy.models import Document, PolicyVersion
+from policy.services import version_draft_save, version_publish
+
+
+def aware_datetime(value: str) -> datetime:
+    """Parse an ISO-8601 time that states its zone; a bare local time is ambiguous."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as error:
+        raise CommandError(f"--effective-at: {value!r} is not an ISO-8601 time") from error
+    if moment.tzinfo is None:
+        raise CommandError(
+            f"--effective-at: {value!r} has no time zone; add one, e.g. 2027-01-01T00:00:00-05:00"
+        )
+    return moment
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a new version of a policy from a Markdown file and publish it, printing the new "
+        "version number. Nothing is created when anything is wrong."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path, help="Markdown file with the policy text.")
+        parser.add_argument("--summary", required=True, help="Plain-language summary of changes.")
+        parser.add_argument(
+            "--document", default="privacy", help="Document slug (default: privacy)."
+        )
+        parser.add_argument("--title", help="Version title (default: the document's title).")
+        parser.add_argument(
+            "--effective-at", type=aware_datetime, help="When it takes effect (ISO-8601 with zone)."
+        )
+        parser.add_argument("--draft", action="store_true", help="Create a draft; do not publish.")
+
+    def handle(self, *args, **options):
+        path: Path = options["file"]
+        try:
+            body = path.read_text(encoding="utf-8")
+        except FileNotFoundError as error:
+            raise CommandError(f"{path}: no such file") from error
+        except (OSError, UnicodeDecodeError) as error:
+            raise CommandError(f"{path}: cannot read it as UTF-8 text ({error})") from error
+        if not body.strip():
+            raise CommandError(f"{path}: the file is empty")
+        if not options["summary"].strip():
+            raise CommandError("--summary must not be empty")
+        try:
+            document = Document.objects.get(slug=options["document"])
+        except Document.DoesNotExist as error:
+            known = ", ".join(Document.objects.values_list("slug", flat=True)) or "none"
+            raise CommandError(
+                f"unknown document {options['document']!r} (known: {known})"
+            ) from error
+
+        try:
+            with transaction.atomic():
+                version = version_draft_save(
+                    version=PolicyVersion(
+                        document=document,
+                        title=options["title"] or document.title,
+                        body=body,
+                        summary=options["summary"],
+                        effective_at=options["effective_at"],
+                    ),
+                    by=None,
+                )
+                if not options["draft"]:
+                    version = version_publish(version=version, by=None)
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from error
+
+        state = "Saved draft" if options["draft"] else "Published"
+        self.stderr.write(f"{state} {version} ({version.get_absolute_url()})")
+        self.stdout.write(str(version.number))

@@ -1,0 +1,159 @@
+"""Policy admin: smoke tests, read-only published versions, publishing and new drafts."""
+
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from policy.models import Document, PolicyVersion
+from tests.factories import make_draft, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def change_url(version: PolicyVersion) -> str:
+    return reverse("admin:policy_policyversion_change", args=[version.pk])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "admin:policy_document_changelist",
+        "admin:policy_document_add",
+        "admin:policy_policyversion_changelist",
+        "admin:policy_policyversion_add",
+    ],
+)
+def test_admin_pages_load(admin_client, name):
+    assert admin_client.get(reverse(name)).status_code == HTTPStatus.OK
+
+
+def test_version_changelist_shows_number_status_effective_date_and_publisher(admin_client, privacy):
+    make_draft(privacy)
+    html = admin_client.get(reverse("admin:policy_policyversion_changelist")).content.decode()
+    assert "Privacy Policy v1" in html
+    assert "Privacy Policy v2" in html
+    assert "Draft" in html
+    assert "Published" in html
+    assert "Jan. 3, 2009" in html
+
+
+def test_document_change_page_loads(admin_client, privacy):
+    url = reverse("admin:policy_document_change", args=[privacy.pk])
+    assert admin_client.get(url).status_code == HTTPStatus.OK
+
+
+def test_published_version_is_read_only(admin_client, privacy):
+    version = privacy.versions.get(number=1)
+    html = admin_client.get(change_url(version)).content.decode()
+    assert 'name="body"' not in html
+    assert 'name="summary"' not in html
+    assert "cannot be edited or deleted" in html
+    response = admin_client.post(
+        change_url(version), {"title": "Hacked", "body": "x", "summary": "x"}
+    )
+    version.refresh_from_db()
+    assert version.title == "Privacy Policy"
+    assert "Safe Harbor" in version.body
+    assert response.status_code in {HTTPStatus.FOUND, HTTPStatus.OK}
+
+
+def test_published_version_cannot_be_deleted_in_admin(admin_client, privacy):
+    version = privacy.versions.get(number=1)
+    url = reverse("admin:policy_policyversion_delete", args=[version.pk])
+    assert admin_client.get(url).status_code == HTTPStatus.FORBIDDEN
+    admin_client.post(
+        reverse("admin:policy_policyversion_changelist"),
+        {"action": "delete_selected", "_selected_action": [version.pk], "post": "yes"},
+    )
+    assert PolicyVersion.objects.filter(pk=version.pk).exists()
+
+
+def test_staff_create_a_draft_and_see_it_rendered(admin_client, privacy):
+    response = admin_client.post(
+        reverse("admin:policy_policyversion_add"),
+        {
+            "document": privacy.pk,
+            "title": "Privacy Policy",
+            "summary": "Plainer words.",
+            "body": "## Plain words\n\n<script>alert(1)</script> We keep little.",
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    draft = privacy.versions.get(number=2)
+    assert not draft.is_published
+    html = admin_client.get(change_url(draft)).content.decode()
+    assert '<div class="policy-preview"><h2 id="plain-words">Plain words</h2>' in html
+    assert "<script>alert(1)</script>" not in html
+
+
+def test_draft_form_shows_field_errors_and_saves_nothing(admin_client, privacy):
+    response = admin_client.post(
+        reverse("admin:policy_policyversion_add"),
+        {"document": privacy.pk, "title": "", "summary": "", "body": ""},
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert "This field is required." in response.content.decode()
+    assert privacy.versions.count() == 1
+
+
+def test_publish_is_confirmed_then_stamps_who_and_when(client, privacy):
+    staff = make_user(staff=True, is_superuser=True)
+    client.force_login(staff)
+    draft = make_draft(privacy, summary="Better words.")
+    url = reverse("admin:policy_policyversion_publish", args=[draft.pk])
+    confirm = client.get(url)
+    assert confirm.status_code == HTTPStatus.OK
+    assert "can never be edited or deleted afterwards" in confirm.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+    response = client.post(url)
+    assert response.status_code == HTTPStatus.FOUND
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert draft.published_by == staff
+    assert privacy.versions.current().pk == draft.pk
+
+
+def test_publish_shows_why_it_refused(admin_client, privacy):
+    draft = make_draft(privacy, summary="")
+    response = admin_client.post(reverse("admin:policy_policyversion_publish", args=[draft.pk]))
+    assert response.status_code == HTTPStatus.OK
+    assert "Write a summary of the changes before publishing." in response.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_publishing_needs_the_publish_permission(client, privacy):
+    editor = make_user("editor", staff=True)
+    editor.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_policyversion", "change_policyversion"])
+    )
+    client.force_login(editor)
+    draft = make_draft(privacy)
+    html = client.get(change_url(draft)).content.decode()
+    assert "Publish…" not in html
+    response = client.post(reverse("admin:policy_policyversion_publish", args=[draft.pk]))
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_new_draft_from_a_published_version(admin_client, privacy):
+    source = privacy.versions.get(number=1)
+    url = reverse("admin:policy_policyversion_new_draft", args=[source.pk])
+    assert admin_client.get(url).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    response = admin_client.post(url)
+    draft = privacy.versions.get(number=2)
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == change_url(draft)
+    assert draft.body == source.body
+    assert not draft.is_published
+    assert 'name="body"' in admin_client.get(change_url(draft)).content.decode()
+
+
+def test_document_with_versions_cannot_be_deleted(admin_client, privacy):
+    url = reverse("admin:policy_document_delete", args=[privacy.pk])
+    assert admin_client.get(url).status_code == HTTPStatus.FORBIDDEN
+    assert Document.objects.filter(pk=privacy.pk).exists()

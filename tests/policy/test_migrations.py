@@ -1,0 +1,47 @@
+"""The data migration loads the seed policy once, with its dates, and never overwrites it."""
+
+import pytest
+from django.apps import apps
+from django.db import connection
+
+from policy.rendering import content_hash
+
+pytestmark = pytest.mark.django_db
+
+
+def load_seed_module():
+    import importlib
+
+    return importlib.import_module("policy.migrations.0002_seed_privacy_policy")
+
+
+def test_seed_is_version_one_with_its_original_dates(privacy):
+    version = privacy.versions.get(number=1)
+    assert version.is_published
+    assert version.published_at.date().isoformat() == "2006-10-23"
+    assert version.effective_at.date().isoformat() == "2009-01-03"
+    assert version.sha256 == content_hash(title=version.title, body=version.body)
+
+
+def test_seed_keeps_its_six_sections_list_and_link(privacy):
+    version = privacy.versions.get(number=1)
+    assert [h["text"] for h in version.toc] == [
+        "1. Types of Data Collection",
+        "2. The Data We Collect and How We Use It",
+        "3.Customization, Preferences and Opt-Out",
+        "4. Advertising",
+        "5. Security",
+        "6. Policy Updates",
+    ]
+    assert "<li>Registration screens and online forms</li>" in version.body_html
+    assert '<a href="http://www.export.gov/safeharbor/"' in version.body_html
+    assert "Safe Harbor" in version.body_html
+    assert "Date:" not in version.body  # dates come from the database, not the text
+
+
+def test_running_the_seed_again_overwrites_nothing(privacy):
+    version = privacy.versions.get(number=1)
+    load_seed_module().load_seed(apps, connection.schema_editor())
+    assert privacy.versions.count() == 1
+    version.refresh_from_db()
+    assert version.sha256 == content_hash(title=version.title, body=version.body)

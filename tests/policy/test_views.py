@@ -1,0 +1,235 @@
+"""Public policy pages: the current version, the history and each version's permalink."""
+
+import re
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import make_draft, make_published, make_user
+
+pytestmark = pytest.mark.django_db
+
+SECTION_HEADINGS = [
+    "1. Types of Data Collection",
+    "2. The Data We Collect and How We Use It",
+    "3.Customization, Preferences and Opt-Out",
+    "4. Advertising",
+    "5. Security",
+    "6. Policy Updates",
+]
+CURRENT = reverse("policy:current", kwargs={"document": "privacy"})
+HISTORY = reverse("policy:versions", kwargs={"document": "privacy"})
+
+
+def version_url(number: int) -> str:
+    return reverse("policy:version", kwargs={"document": "privacy", "number": number})
+
+
+def test_policy_page_shows_the_seed_policy(client):
+    html = client.get(CURRENT).content.decode()
+    assert "Safe Harbor" in html
+    for heading in SECTION_HEADINGS:
+        assert f">{heading}</h2>" in html
+        assert f">{heading}</a></li>" in html  # table of contents
+    assert "October 23, 2006" in html
+    assert "January 3, 2009" in html
+    assert f'href="{HISTORY}"' in html
+
+
+def test_toc_links_point_at_heading_ids(client):
+    html = client.get(CURRENT).content.decode()
+    toc_targets = re.findall(r'class="toc__item toc__item--2"><a href="#([^"]+)"', html)
+    assert len(toc_targets) == 6
+    for target in toc_targets:
+        assert f'<h2 id="{target}">' in html
+
+
+def test_policy_page_dates_come_from_the_database(client, privacy):
+    make_published(privacy, effective_at=timezone.now() - timedelta(minutes=1))
+    html = client.get(CURRENT).content.decode()
+    assert "October 23, 2006" in html  # the original date stays
+    assert "January 3, 2009" not in html
+    assert timezone.localtime(privacy.versions.current().effective_at).strftime("%B") in html
+    assert "Version 2" in html
+
+
+def test_anonymous_policy_page_runs_at_most_two_queries(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(2):
+        response = client.get(CURRENT)
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_policy_page_sends_validators_and_answers_304(client):
+    response = client.get(CURRENT)
+    assert response.headers["ETag"]
+    assert response.headers["Last-Modified"] == "Sat, 03 Jan 2009 05:00:00 GMT"
+    repeat = client.get(CURRENT, headers={"If-None-Match": response.headers["ETag"]})
+    assert repeat.status_code == HTTPStatus.NOT_MODIFIED
+    assert repeat.content == b""
+
+
+def test_304_needs_at_most_two_queries(client, django_assert_max_num_queries):
+    etag = client.get(CURRENT).headers["ETag"]
+    with django_assert_max_num_queries(2):
+        response = client.get(CURRENT, headers={"If-None-Match": etag})
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+
+
+def test_etag_changes_when_a_new_version_takes_effect(client, privacy):
+    etag = client.get(CURRENT).headers["ETag"]
+    make_published(privacy)
+    response = client.get(CURRENT, headers={"If-None-Match": etag})
+    assert response.status_code == HTTPStatus.OK
+    assert response.headers["ETag"] != etag
+
+
+def test_signed_in_page_is_not_revalidated_and_shows_the_user(client):
+    user = make_user("alice")
+    client.force_login(user)
+    response = client.get(CURRENT)
+    assert "ETag" not in response.headers
+    html = response.content.decode()
+    assert "alice" in html
+    assert f'action="{reverse("account_logout")}"' in html
+    assert "Log out" in html
+
+
+def test_history_lists_published_versions_with_dates_and_summaries(client, privacy):
+    make_published(privacy, summary="Added a cookie table.")
+    make_draft(privacy, summary="Secret draft.")
+    html = client.get(HISTORY).content.decode()
+    assert "Added a cookie table." in html
+    assert "Secret draft." not in html
+    assert f'href="{version_url(1)}"' in html
+    assert f'href="{version_url(2)}"' in html
+    assert f'href="{version_url(3)}"' not in html
+    assert "January 3, 2009" in html
+
+
+def test_history_runs_a_fixed_number_of_queries(client, privacy, django_assert_max_num_queries):
+    for _ in range(5):
+        make_published(privacy)
+    with django_assert_max_num_queries(3):
+        response = client.get(HISTORY)
+    assert response.content.decode().count('class="versions__item"') == 6
+
+
+def test_version_page_marks_a_version_that_is_not_current(client, privacy):
+    make_published(privacy)
+    html = client.get(version_url(1)).content.decode()
+    assert "This is not the current policy." in html
+    assert f'href="{CURRENT}"' in html
+    assert "not the current policy" not in client.get(version_url(2)).content.decode()
+
+
+def test_version_page_announces_a_scheduled_version(client, privacy):
+    make_published(privacy, effective_at=timezone.now() + timedelta(days=30))
+    html = client.get(version_url(2)).content.decode()
+    assert "Upcoming version." in html
+    assert "Privacy Policy · Version 1" in client.get(CURRENT).content.decode()
+
+
+def test_version_page_runs_at_most_three_queries(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        response = client.get(version_url(1))
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_drafts_are_404_to_the_public(client, privacy):
+    draft = make_draft(privacy)
+    assert client.get(version_url(draft.number)).status_code == HTTPStatus.NOT_FOUND
+    client.force_login(make_user("bob"))
+    assert client.get(version_url(draft.number)).status_code == HTTPStatus.NOT_FOUND
+
+
+def test_staff_preview_a_draft_under_a_banner(admin_client, privacy):
+    draft = make_draft(privacy, body="## Fresh\n\nDraft words.")
+    response = admin_client.get(version_url(draft.number))
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert "Draft preview." in html
+    assert "Draft words." in html
+
+
+def test_unknown_version_and_document_are_404(client):
+    assert client.get(version_url(99)).status_code == HTTPStatus.NOT_FOUND
+    assert client.get("/terms/").status_code == HTTPStatus.NOT_FOUND
+    assert client.get("/terms/versions/").status_code == HTTPStatus.NOT_FOUND
+
+
+def test_another_document_is_served_under_its_own_slug(client):
+    from policy.models import Document
+
+    terms = Document.objects.create(slug="terms", title="Terms of Use")
+    make_published(terms, body="## Use\n\nBe kind.")
+    html = client.get("/terms/").content.decode()
+    assert "Be kind." in html
+    assert "Safe Harbor" not in html
+
+
+def test_policy_pages_reject_post(client):
+    assert client.post(CURRENT).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+def test_home_page_links_to_the_policy_and_accounts(client, django_assert_max_num_queries):
+    with django_assert_max_num_queries(0):
+        html = client.get(reverse("home")).content.decode()
+    assert f'href="{CURRENT}"' in html
+    assert f'href="{reverse("account_signup")}"' in html
+
+
+@pytest.mark.parametrize(
+    ("label", "url"),
+    [
+        ("Login", "/accounts/login/"),
+        ("Forgot Password?", "/accounts/password/reset/"),
+        ("Username?", "/accounts/username/"),
+        ("Register", "/accounts/signup/"),
+    ],
+)
+def test_header_links_for_visitors(client, label, url):
+    assert f'<a href="{url}">{label}</a>' in client.get(CURRENT).content.decode()
+
+
+def test_footer_links_to_the_policy(client):
+    footer = client.get(reverse("home")).content.decode().split('class="site-footer"')[1]
+    assert f'href="{CURRENT}"' in footer
+
+
+@pytest.mark.parametrize("url", ["/", CURRENT, HISTORY, version_url(1), "/missing/page/"])
+def test_pages_carry_no_inline_script_or_style(client, url):
+    html = client.get(url).content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)
+    assert not re.search(r"\sstyle=", html)
+    assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_pages_send_a_strict_content_security_policy(client):
+    csp = client.get(CURRENT).headers["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in csp.split(";"))
+    assert directives["default-src"] == "'none'"
+    assert directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'"
+    assert directives["frame-ancestors"] == "'none'"
+    assert directives["base-uri"] == "'none'"
+    assert directives["object-src"] == "'none'"
+    assert "unsafe-inline" not in csp
+
+
+def test_pages_send_security_headers(client):
+    headers = client.get(CURRENT).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert headers["X-Frame-Options"] == "DENY"
+
+
+def test_not_found_page_wears_the_site_design(client):
+    response = client.get("/no/such/page/")
+    assert response.status_code == HTTPStatus.NOT_FOUND
+    html = response.content.decode()
+    assert "Page not found" in html
+    assert 'class="site-header"' in html

@@ -1,0 +1,172 @@
+"""Settings come from the environment; production settings pass Django's deploy checklist."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "x" * 20 + "-production-secret-for-tests-" + "y" * 20
+PRODUCTION = {
+    "DJANGO_DEBUG": "off",
+    "DJANGO_SECRET_KEY": SECRET,
+    "DJANGO_ALLOWED_HOSTS": "pamedspa.example",
+}
+
+SHOW = """
+import json, django
+from django.conf import settings
+django.setup()
+names = json.loads({names!r})
+print(json.dumps({{name: getattr(settings, name, None) for name in names}}, default=str))
+"""
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))
+    }
+    env["DJANGO_SETTINGS_MODULE"] = "pamedspa.settings"
+    env.update(overrides)
+    return env
+
+
+def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args, cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def settings_under(names: list[str], **env: str) -> dict:
+    result = _run([sys.executable, "-c", SHOW.format(names=json.dumps(names))], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_production_settings_pass_the_deploy_checklist():
+    result = _run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_refuses_to_start_without_a_secret_key_when_debug_is_off():
+    result = _run([sys.executable, "manage.py", "check"], DJANGO_DEBUG="off")
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "DJANGO_SECRET_KEY" in lines[0]
+
+
+def test_debug_is_off_unless_asked_for():
+    assert settings_under(["DEBUG"], DJANGO_SECRET_KEY=SECRET)["DEBUG"] is False
+
+
+def test_production_cookies_are_secure_and_host_prefixed():
+    values = settings_under(
+        [
+            "SESSION_COOKIE_NAME", "CSRF_COOKIE_NAME", "MESSAGE_STORAGE",
+            "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+            "SESSION_COOKIE_HTTPONLY", "SESSION_COOKIE_SAMESITE",
+            "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT",
+        ],
+        **PRODUCTION,
+    )  # fmt: skip
+    assert values["SESSION_COOKIE_NAME"].startswith("__Host-")
+    assert values["CSRF_COOKIE_NAME"].startswith("__Host-")
+    assert values["SESSION_COOKIE_SECURE"] and values["CSRF_COOKIE_SECURE"]
+    assert values["SESSION_COOKIE_HTTPONLY"]
+    assert values["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert values["MESSAGE_STORAGE"].endswith("SessionStorage")  # no unprefixed messages cookie
+    assert values["SECURE_HSTS_SECONDS"] >= 365 * 24 * 3600
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"]
+    assert values["SECURE_SSL_REDIRECT"]
+
+
+def test_proxy_ssl_header_is_configurable():
+    values = settings_under(
+        ["SECURE_PROXY_SSL_HEADER"],
+        DJANGO_SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO=https",
+        **PRODUCTION,
+    )
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+
+
+def test_default_database_is_sqlite_in_the_project_folder():
+    db = settings_under(["DATABASES"], DJANGO_DEBUG="on")["DATABASES"]["default"]
+    assert db["ENGINE"] == "django.db.backends.sqlite3"
+    assert db["NAME"] == str(ROOT / "db.sqlite3")
+
+
+def test_postgres_url_gets_persistent_checked_connections_and_a_connect_timeout():
+    db = settings_under(
+        ["DATABASES"], DATABASE_URL="postgres://app:pw@db.internal:5432/pamedspa", **PRODUCTION
+    )["DATABASES"]["default"]
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["NAME"] == "pamedspa"
+    assert db["CONN_MAX_AGE"] > 0
+    assert db["CONN_HEALTH_CHECKS"] is True
+    assert 1 <= db["OPTIONS"]["connect_timeout"] <= 10
+    assert db["ATOMIC_REQUESTS"] is True
+
+
+def test_redis_url_switches_cache_and_sessions():
+    values = settings_under(
+        ["CACHES", "SESSION_ENGINE"], REDIS_URL="redis://127.0.0.1:6379/3", DJANGO_DEBUG="on"
+    )
+    assert values["CACHES"]["default"]["BACKEND"].endswith("RedisCache")
+    assert values["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    assert values["SESSION_ENGINE"].endswith("cached_db")
+
+
+def test_without_redis_the_cache_is_local_memory():
+    values = settings_under(["CACHES", "SESSION_ENGINE"], DJANGO_DEBUG="on")
+    assert values["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+    assert values["SESSION_ENGINE"].endswith("sessions.backends.db")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("consolemail://", {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}),
+        (
+            "filemail:///var/mail/pamedspa",
+            {"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+             "EMAIL_FILE_PATH": "/var/mail/pamedspa"},
+        ),
+        (
+            "smtp://user:pw@mail.example:587",
+            {"EMAIL_HOST": "mail.example", "EMAIL_PORT": 587, "EMAIL_HOST_USER": "user",
+             "EMAIL_HOST_PASSWORD": "pw", "EMAIL_USE_SSL": False},
+        ),
+        (
+            "smtps://user:pw@mail.example:465",
+            {"EMAIL_HOST": "mail.example", "EMAIL_PORT": 465, "EMAIL_USE_SSL": True,
+             "EMAIL_USE_TLS": False},
+        ),
+        ("smtp+tls://user:pw@mail.example:587", {"EMAIL_USE_TLS": True, "EMAIL_USE_SSL": False}),
+    ],
+)  # fmt: skip
+def test_email_url_selects_the_mail_backend(url, expected):
+    values = settings_under(list(expected), EMAIL_URL=url, DJANGO_DEBUG="on")
+    assert values == expected
+
+
+def test_filemail_writes_each_message_to_the_folder(tmp_path):
+    script = (
+        "import django; django.setup(); from django.core.mail import send_mail;"
+        "send_mail('Hello', 'Body', 'a@example.com', ['b@example.com'])"
+    )
+    result = _run(
+        [sys.executable, "-c", script], EMAIL_URL=f"filemail://{tmp_path}", DJANGO_DEBUG="on"
+    )
+    assert result.returncode == 0, result.stderr
+    files = list(tmp_path.iterdir())
+    assert len(files) == 1
+    assert "Subject: Hello" in files[0].read_text()
