@@ -73,3 +73,57 @@ def test_healthz_gives_up_within_the_connect_timeout_when_postgres_hangs():
         elapsed = time.monotonic() - started
     assert result.stdout.strip() == "503", result.stderr
     assert elapsed < 10
+
+
+# Served by a real WSGI server: Django's test Client disconnects the per-request connection
+# checks (close_old_connections), so it could not show recovery the way gunicorn does.
+RECOVERY = """
+import os, threading, urllib.error, urllib.request
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+from tests.tcp_proxy import TcpProxy
+proxy = TcpProxy(({host!r}, {port}))
+port = proxy.start()
+os.environ["DATABASE_URL"] = f"postgres://{user}@127.0.0.1:{{port}}/postgres"
+from django.core.wsgi import get_wsgi_application
+WSGIRequestHandler.log_message = lambda *args: None
+server = make_server("127.0.0.1", 0, get_wsgi_application())
+threading.Thread(target=server.serve_forever, daemon=True).start()
+url = f"http://127.0.0.1:{{server.server_port}}/healthz/"
+def status():
+    try:
+        return urllib.request.urlopen(url, timeout=20).status
+    except urllib.error.HTTPError as error:
+        return error.code
+codes = [status()]
+proxy.cut()
+codes.append(status())
+proxy.start()
+codes += [status(), status()]
+print(codes)
+"""
+
+
+@pytest.mark.skipif(
+    connections["default"].vendor != "postgresql", reason="needs the PostgreSQL server"
+)
+def test_site_recovers_when_the_database_comes_back_without_a_restart():
+    db = connections["default"].settings_dict
+    script = RECOVERY.format(
+        host=db["HOST"] or "127.0.0.1", port=int(db["PORT"] or 5432), user=db["USER"]
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "DATABASE_URL"))}
+    env |= {
+        "DJANGO_DEBUG": "on",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SETTINGS_MODULE": "pamedspa.settings",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip() == "[200, 503, 200, 200]", result.stderr[-2000:]
