@@ -1,8 +1,17 @@
 """The accounts app: registration, login and password or username recovery on django-allauth."""
 
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
+    default = True
     name = "accounts"
     verbose_name = "Accounts"
+
+
+class SecureAdminConfig(admin_apps.AdminConfig):
+    """Django admin, served by SecureAdminSite."""
+
+    default = False
+    default_site = "accounts.admin.SecureAdminSite"

@@ -16,6 +16,7 @@ urlpatterns = [
     ),
     path("healthz/", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
     # Last, so a document slug never shadows the routes above.
     path("<slug:document>/", include("policy.urls")),

@@ -9,7 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .models import Document, PolicyVersion
+from .models import Acceptance, Document, PolicyVersion
 from .services import version_copy_to_draft, version_draft_save, version_publish
 
 
@@ -190,3 +190,34 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:policy_policyversion_change", args=[draft.pk]))
+
+
+@admin.register(Acceptance)
+class AcceptanceAdmin(admin.ModelAdmin):
+    """The ledger is evidence: staff may read and filter it, never add, edit or delete."""
+
+    list_display = ["accepted_at", "user", "version", "method", "ip_address"]
+    list_filter = ["method", "version__document", "version"]
+    list_select_related = ["user", "version__document"]
+    search_fields = ["user__username", "user__email", "ip_address", "version_sha256"]
+    date_hierarchy = "accepted_at"
+    readonly_fields = [
+        "user",
+        "subject_id",
+        "version",
+        "version_sha256",
+        "accepted_at",
+        "method",
+        "ip_address",
+        "user_agent",
+    ]
+    fields = readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

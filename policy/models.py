@@ -193,3 +193,74 @@ class PolicyVersion(models.Model):
             self.pk is not None
             and PolicyVersion.objects.filter(pk=self.pk, published_at__isnull=False).exists()
         )
+
+
+class LedgerError(ValidationError):
+    """Raised on any attempt to rewrite or delete a ledger record."""
+
+
+class AcceptanceQuerySet(models.QuerySet):
+    def for_user(self, user) -> AcceptanceQuerySet:
+        return self.filter(user=user).select_related("version__document").order_by("-accepted_at")
+
+    def delete(self):
+        raise LedgerError("Acceptance records are evidence and cannot be deleted.")
+
+    delete.queryset_only = True
+
+
+class Acceptance(models.Model):
+    """An append-only record that a person accepted one exact version of a policy."""
+
+    class Method(models.TextChoices):
+        SIGNUP = "signup", "at signup"
+        REVIEW = "review", "on the review page"
+        EMAIL_LINK = "email_link", "from an email link"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="acceptances",
+        help_text="Empty once the account is deleted; see the subject id.",
+    )
+    subject_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="A random id that replaces the user when an account is deleted.",
+    )
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    version_sha256 = models.CharField(
+        "SHA-256 accepted", max_length=64, help_text="Fingerprint of the exact text accepted."
+    )
+    accepted_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    ip_address = models.GenericIPAddressField(
+        "IP address", null=True, blank=True, help_text="Found by the trusted-proxy rules."
+    )
+    user_agent = models.CharField(max_length=512, blank=True)
+
+    objects = AcceptanceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-accepted_at"]
+        verbose_name = "policy acceptance"
+        indexes = [models.Index(fields=["user", "-accepted_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=["signup", "review", "email_link"]),
+                name="acceptance_method_known",
+            ),
+            models.CheckConstraint(condition=~Q(version_sha256=""), name="acceptance_has_sha256"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user or self.subject_id} accepted {self.version} {self.get_method_display()}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise LedgerError("Acceptance records cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerError("Acceptance records are evidence and cannot be deleted.")

@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from .models import Document, PolicyVersion
+from .models import Acceptance, Document, PolicyVersion
 
 
 @transaction.atomic
@@ -76,3 +76,22 @@ def version_publish(
     version.published_by = by
     version.save()
     return version
+
+
+def acceptance_record(
+    *,
+    user: AbstractBaseUser,
+    version: PolicyVersion,
+    method: str,
+    ip_address: str | None,
+    user_agent: str,
+) -> Acceptance:
+    """Record that `user` accepted exactly this version's text."""
+    return Acceptance.objects.create(
+        user=user,
+        version=version,
+        version_sha256=version.sha256,
+        method=method,
+        ip_address=ip_address,
+        user_agent=user_agent[:512],
+    )

@@ -1,5 +1,6 @@
 """Small factories for test data."""
 
+import re
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -7,13 +8,15 @@ from django.contrib.auth import get_user_model
 from policy.models import Document, PolicyVersion
 from policy.services import version_draft_save, version_publish
 
+PASSWORD = "correct horse battery staple"
+
 
 def make_user(username: str = "staff", *, staff: bool = False, **extra):
     user_model = get_user_model()
     return user_model.objects.create_user(
         username=username,
         email=f"{username}@example.com",
-        password="correct horse battery staple",
+        password=PASSWORD,
         is_staff=staff,
         **extra,
     )
@@ -39,3 +42,22 @@ def make_draft(
 
 def make_published(document: Document, *, at: datetime | None = None, **kwargs) -> PolicyVersion:
     return version_publish(version=make_draft(document, **kwargs), by=kwargs.get("by"), at=at)
+
+
+def make_verified_user(username: str = "alice", email: str | None = None, **extra):
+    """A user whose primary email address is verified, as after a completed signup."""
+    from allauth.account.models import EmailAddress
+
+    email = email or f"{username}@example.com"
+    user = get_user_model().objects.create_user(
+        username=username, email=email, password=PASSWORD, **extra
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+    return user
+
+
+def link_in(message, pattern: str) -> str:
+    """The path of the first link in an email's text that matches `pattern`."""
+    match = re.search(rf"https?://[^/\s]+({pattern})", message.body)
+    assert match, f"no link matching {pattern!r} in:\n{message.body}"
+    return match.group(1)

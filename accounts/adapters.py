@@ -1,0 +1,77 @@
+"""allauth, customised through its adapters: the site in every email, acceptance at signup."""
+
+import smtplib
+from dataclasses import dataclass
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django.conf import settings
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.html import linebreaks, urlize
+
+from policy.services import acceptance_record
+
+
+class EmailDeliveryFailed(Exception):
+    """The mail server could not take a message; the request that needed it must not stand."""
+
+
+@dataclass(frozen=True)
+class SiteInfo:
+    """What allauth's templates call `current_site`, without the sites framework."""
+
+    name: str
+    domain: str
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """Send with the site's name; a mail server that fails raises EmailDeliveryFailed."""
+        context = {"current_site": self._site(), "site_name": settings.SITE_NAME, **context}
+        try:
+            super().send_mail(template_prefix, email, context)
+        except (smtplib.SMTPException, OSError) as error:
+            raise EmailDeliveryFailed(str(error)) from error
+
+    def render_mail(self, template_prefix, email, context, headers=None) -> EmailMessage:
+        """Every message gets an HTML part in the site's design, made from its text part."""
+        message = super().render_mail(template_prefix, email, context, headers=headers)
+        if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
+            html = render_to_string(
+                "account/email/_layout.html",
+                {
+                    "subject": message.subject,
+                    "body_html": linebreaks(urlize(message.body, autoescape=True)),
+                    "site_name": settings.SITE_NAME,
+                },
+            )
+            message.attach_alternative(html, "text/html")
+        return message
+
+    def save_user(self, request, user, form, commit=True):
+        """Create the account and record which exact policy version was accepted."""
+        user = super().save_user(request, user, form, commit=commit)
+        if commit:
+            acceptance_record(
+                user=user,
+                version=form.cleaned_data["policy_version"],
+                method="signup",
+                ip_address=self.get_client_ip(request),
+                user_agent=self.get_http_user_agent(request),
+            )
+        return user
+
+    def _site(self) -> SiteInfo:
+        request = self.request
+        return SiteInfo(name=settings.SITE_NAME, domain=request.get_host() if request else "")
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    def build_totp_svg(self, url: str) -> str:
+        """The QR code as inline SVG markup: a data: URI image would need a looser CSP."""
+        svg = super().build_totp_svg(url)
+        svg = svg[svg.index("<svg") :]
+        return svg.replace(
+            "<svg ", '<svg role="img" aria-label="QR code for your authenticator app" ', 1
+        )

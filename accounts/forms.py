@@ -1,0 +1,93 @@
+"""Account forms: signup with policy acceptance and a honeypot, and the username reminder."""
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+
+from policy.models import PolicyVersion
+
+PRIVACY_DOCUMENT = "privacy"
+
+
+class HoneypotField(forms.CharField):
+    """A field people never see or fill in; simple bots fill in every field."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Leave this field empty")
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value:
+            raise forms.ValidationError("This form could not be accepted. Please try again.")
+        return value
+
+
+class SignupForm(AllauthSignupForm):
+    accept_policy = forms.BooleanField(
+        required=True,
+        label="I have read the Privacy Policy",
+        error_messages={"required": "Please read the Privacy Policy and tick the box to go on."},
+    )
+    policy_version = forms.IntegerField(widget=forms.HiddenInput)
+    website = HoneypotField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order_fields(["username", "email", "password1", "password2", "accept_policy"])
+        self.current_policy = PolicyVersion.objects.filter(
+            document__slug=PRIVACY_DOCUMENT
+        ).current()
+        if self.current_policy is not None:
+            version = self.current_policy
+            self.fields["policy_version"].initial = version.number
+            # Opens in a new tab so nothing typed here is lost.
+            self.fields["accept_policy"].label = format_html(
+                'I have read the <a href="{}" target="_blank" rel="noopener">Privacy Policy</a>',
+                version.get_absolute_url(),
+            )
+            self.fields["accept_policy"].help_text = format_html(
+                "Version {}, in effect since {}.",
+                version.number,
+                date_format(timezone.localtime(version.effective_at), "F j, Y"),
+            )
+
+    def clean_policy_version(self) -> PolicyVersion:
+        """The version the person was shown must still be the one in effect."""
+        number = self.cleaned_data["policy_version"]
+        current = self.current_policy
+        if current is None:
+            raise forms.ValidationError("Registration is closed: no privacy policy is in effect.")
+        if number != current.number:
+            raise forms.ValidationError(
+                f"The Privacy Policy changed while you were signing up. Please read version "
+                f"{current.number} and tick the box again.",
+                code="policy_changed",
+            )
+        return current
+
+    def clean(self):
+        cleaned = super().clean()
+        if "policy_version" in self.errors:
+            # Show the refreshed version next time, and make the person tick the box again.
+            self.data = self.data.copy()
+            self.data["policy_version"] = self.current_policy.number if self.current_policy else ""
+            self.data.pop("accept_policy", None)
+        return cleaned
+
+
+class UsernameReminderForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+        help_text="We will email the username of every account that uses this address.",
+    )
+    website = HoneypotField()

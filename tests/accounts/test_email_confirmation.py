@@ -1,0 +1,75 @@
+"""Confirming an email address: POST only, and expired or used links say so and offer a new one."""
+
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from tests.factories import PASSWORD, link_in
+
+pytestmark = pytest.mark.django_db
+
+CONFIRM = r"/accounts/confirm-email/[^/\s]+/"
+
+
+@pytest.fixture
+def confirm_url(client, mailoutbox):
+    client.post(
+        reverse("account_signup"),
+        {
+            "username": "dave",
+            "email": "dave@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "accept_policy": "on",
+            "policy_version": "1",
+        },
+    )
+    return link_in(mailoutbox[-1], CONFIRM)
+
+
+def test_get_shows_a_button_and_confirms_nothing(client, confirm_url):
+    response = client.get(confirm_url)
+    assert response.status_code == HTTPStatus.OK
+    assert 'method="post"' in response.content.decode()
+    assert not EmailAddress.objects.get(email="dave@example.com").verified
+
+
+def test_post_confirms_then_the_user_can_log_in(client, confirm_url):
+    response = client.post(confirm_url)
+    assert response.status_code == HTTPStatus.FOUND
+    assert EmailAddress.objects.get(email="dave@example.com").verified
+    client.post(reverse("account_login"), {"login": "dave", "password": PASSWORD})
+    assert client.session.get("_auth_user_id")
+
+
+def test_a_used_link_says_so_and_offers_a_new_one(client, confirm_url):
+    client.post(confirm_url)
+    response = client.get(confirm_url)
+    html = response.content.decode()
+    assert "expired or is invalid" in html
+    assert f'href="{reverse("account_login")}"' in html
+
+
+def test_an_expired_link_says_so_and_confirms_nothing(client, confirm_url, monkeypatch):
+    later = timezone.now() + timedelta(days=1, minutes=1)
+    monkeypatch.setattr("django.core.signing.time.time", lambda: later.timestamp())
+    response = client.get(confirm_url)
+    assert "expired or is invalid" in response.content.decode()
+    client.post(confirm_url)
+    assert not EmailAddress.objects.get(email="dave@example.com").verified
+
+
+def test_logging_in_unverified_sends_a_fresh_link_after_the_cooldown(
+    client, confirm_url, mailoutbox
+):
+    client.post(reverse("account_login"), {"login": "dave", "password": PASSWORD})
+    assert len(mailoutbox) == 1  # within allauth's resend cooldown: no mail flood
+    cache.clear()  # the cooldown (counted in the cache) has passed
+    client.post(reverse("account_login"), {"login": "dave", "password": PASSWORD})
+    assert len(mailoutbox) == 2
+    assert link_in(mailoutbox[-1], CONFIRM)

@@ -1,0 +1,126 @@
+"""Login by username or email, remember me, POST-only logout, lockout, safe redirects, rehashing."""
+
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.urls import reverse
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = reverse("account_login")
+LOGOUT = reverse("account_logout")
+
+
+def logged_in_as(client) -> str | None:
+    return client.session.get("_auth_user_id")
+
+
+@pytest.mark.parametrize("login", ["alice", "alice@example.com", "ALICE@example.com"])
+def test_login_by_username_or_email(client, alice, login):
+    response = client.post(LOGIN, {"login": login, "password": PASSWORD})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == reverse("account_overview")
+    assert logged_in_as(client) == str(alice.pk)
+
+
+def test_login_page_has_labels_autocomplete_and_remember_me(client):
+    html = client.get(LOGIN).content.decode()
+    assert '<label for="id_login">' in html
+    assert 'autocomplete="username"' in html or 'autocomplete="email"' in html
+    assert 'autocomplete="current-password"' in html
+    assert 'name="remember"' in html
+
+
+def test_wrong_password_shows_an_error_and_keeps_the_login(client, alice):
+    response = client.post(LOGIN, {"login": "alice", "password": "wrong password!"})
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert "The username and/or password you specified are not correct." in html
+    assert 'value="alice"' in html
+    assert logged_in_as(client) is None
+
+
+def test_without_remember_me_the_session_ends_with_the_browser(client, alice):
+    client.post(LOGIN, {"login": "alice", "password": PASSWORD})
+    assert client.session.get_expire_at_browser_close()
+
+
+def test_remember_me_keeps_the_session(client, alice):
+    client.post(LOGIN, {"login": "alice", "password": PASSWORD, "remember": "on"})
+    assert not client.session.get_expire_at_browser_close()
+
+
+def test_session_key_rotates_on_login(client, alice):
+    client.get(LOGIN)
+    client.session.save()
+    before = client.session.session_key
+    client.post(LOGIN, {"login": "alice", "password": PASSWORD})
+    assert client.session.session_key != before
+
+
+def test_logout_needs_a_post(client, alice):
+    client.force_login(alice)
+    page = client.get(LOGOUT)
+    assert page.status_code == HTTPStatus.OK
+    assert logged_in_as(client) == str(alice.pk)
+    response = client.post(LOGOUT)
+    assert response.status_code == HTTPStatus.FOUND
+    assert logged_in_as(client) is None
+
+
+def test_header_logout_is_a_form_with_csrf(client, alice):
+    client.force_login(alice)
+    html = client.get(reverse("home")).content.decode()
+    form = html.split('class="account-nav__logout"')[1].split("</form>")[0]
+    assert 'method="post"' in form
+    assert f'action="{LOGOUT}"' in form
+    assert 'name="csrfmiddlewaretoken"' in form
+
+
+def test_failed_logins_lock_the_account_for_a_while(client, alice):
+    for _ in range(5):
+        client.post(LOGIN, {"login": "alice", "password": "wrong password!"})
+    response = client.post(LOGIN, {"login": "alice", "password": PASSWORD})
+    assert response.status_code == HTTPStatus.OK
+    assert "Too many failed login attempts" in response.content.decode()
+    assert logged_in_as(client) is None
+
+
+def test_login_is_rate_limited_per_ip(client, settings, alice):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "3/m/ip"}
+    for _ in range(3):
+        client.post(LOGIN, {"login": "nobody", "password": "x"})
+    response = client.post(LOGIN, {"login": "alice", "password": PASSWORD})
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert logged_in_as(client) is None
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "https:evil.example", "/\\evil.example"]
+)
+def test_login_refuses_to_redirect_off_site(client, alice, target):
+    response = client.post(f"{LOGIN}?next={target}", {"login": "alice", "password": PASSWORD})
+    assert response.status_code == HTTPStatus.FOUND
+    assert "evil.example" not in response.url
+    assert response.url.startswith("/")
+
+
+def test_login_follows_a_local_next(client, alice):
+    response = client.post(f"{LOGIN}?next=/privacy/", {"login": "alice", "password": PASSWORD})
+    assert response.url == "/privacy/"
+
+
+def test_old_password_hashes_are_upgraded_to_argon2_on_login(client, alice):
+    alice.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
+    alice.save(update_fields=["password"])
+    client.post(LOGIN, {"login": "alice", "password": PASSWORD})
+    alice.refresh_from_db()
+    assert alice.password.startswith("argon2")
+    assert logged_in_as(client) == str(alice.pk)
+
+
+def test_new_passwords_are_hashed_with_argon2(alice):
+    assert alice.password.startswith("argon2")
