@@ -1,0 +1,127 @@
+"""Account settings: overview, password change, email addresses, sessions and two-factor."""
+
+from http import HTTPStatus
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.urls import reverse
+
+from policy.models import Acceptance, PolicyVersion
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, username="alice"):
+    """Log in through the form, so allauth records a recent authentication."""
+    response = client.post(reverse("account_login"), {"login": username, "password": PASSWORD})
+    assert response.status_code == HTTPStatus.FOUND
+
+
+def reauthenticate(client, next_url: str):
+    """Re-enter the password, as allauth asks before sensitive changes."""
+    return client.post(
+        f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD}
+    )
+
+
+def test_overview_needs_login(client):
+    response = client.get(reverse("account_overview"))
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url.startswith(reverse("account_login"))
+
+
+def test_overview_lists_what_the_user_agreed_to(client, alice):
+    Acceptance.objects.create(
+        user=alice,
+        version=PolicyVersion.objects.get(number=1),
+        version_sha256=PolicyVersion.objects.get(number=1).sha256,
+        method="signup",
+        ip_address="127.0.0.1",
+    )
+    login(client)
+    html = client.get(reverse("account_overview")).content.decode()
+    assert "What you agreed to" in html
+    assert "Privacy Policy, version 1" in html
+    assert "At signup" in html
+    for name in ["account_email", "account_change_password", "mfa_index", "usersessions_list"]:
+        assert f'href="{reverse(name)}"' in html
+
+
+def test_overview_shows_only_the_users_own_acceptances(client, alice):
+    from tests.factories import make_verified_user
+
+    bob = make_verified_user("bob")
+    version = PolicyVersion.objects.get(number=1)
+    Acceptance.objects.create(
+        user=bob, version=version, version_sha256=version.sha256, method="signup"
+    )
+    login(client)
+    assert (
+        "You have not accepted any policy version yet."
+        in client.get(reverse("account_overview")).content.decode()
+    )
+
+
+def test_change_password_needs_the_current_one_and_sends_a_notice(client, alice, mailoutbox):
+    login(client)
+    url = reverse("account_change_password")
+    wrong = client.post(url, {"oldpassword": "nope", "password1": "x" * 12, "password2": "x" * 12})
+    assert wrong.status_code == HTTPStatus.OK
+    assert "Please type your current password." in wrong.content.decode()
+    new = "another fine passphrase 7"
+    client.post(url, {"oldpassword": PASSWORD, "password1": new, "password2": new})
+    alice.refresh_from_db()
+    assert alice.check_password(new)
+    assert any("password" in message.subject.lower() for message in mailoutbox)
+
+
+def test_adding_an_email_needs_recent_reauthentication(client, alice):
+    client.force_login(alice)  # a session without a recent password check
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "new@example.com"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url.startswith(reverse("account_reauthenticate"))
+    assert not EmailAddress.objects.filter(email="new@example.com").exists()
+
+
+def test_adding_an_email_after_reauthenticating_sends_a_verification(client, alice, mailoutbox):
+    login(client)
+    url = reverse("account_email")
+    asked = client.post(url, {"action_add": "", "email": "new@example.com"})
+    assert asked.url.startswith(reverse("account_reauthenticate"))
+    wrong = client.post(asked.url, {"password": "not my password"})
+    assert wrong.status_code == HTTPStatus.OK
+    assert not EmailAddress.objects.filter(email="new@example.com").exists()
+    client.post(asked.url, {"password": PASSWORD})  # resumes the suspended POST
+    assert EmailAddress.objects.filter(user=alice, email="new@example.com", verified=False).exists()
+    assert any(message.to == ["new@example.com"] for message in mailoutbox)
+
+
+@pytest.mark.parametrize(
+    "name", ["account_email", "account_change_password", "mfa_index", "usersessions_list"]
+)
+def test_settings_pages_load_in_the_site_design(client, alice, name):
+    login(client)
+    response = client.get(reverse(name))
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert 'class="site-header"' in html
+    assert 'class="manage-nav"' in html
+    assert " style=" not in html
+
+
+def test_sessions_page_lists_the_current_session(client, alice):
+    login(client)
+    html = client.get(reverse("usersessions_list")).content.decode()
+    assert "127.0.0.1" in html
+
+
+def test_totp_setup_shows_an_inline_qr_code(client, alice):
+    login(client)
+    reauthenticate(client, reverse("mfa_activate_totp"))
+    response = client.get(reverse("mfa_activate_totp"))
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert '<svg role="img" aria-label="QR code for your authenticator app"' in html
+    assert "data:image" not in html
+    assert "<?xml" not in html

@@ -1,0 +1,83 @@
+"""A mail server that is down: a clear page, no 500, and no half-made account or change."""
+
+import socket
+from http import HTTPStatus
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from policy.models import Acceptance
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def mail_server_down(settings):
+    """Real SMTP, pointed at a local port where nothing listens: connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    settings.EMAIL_TIMEOUT = 2
+
+
+def _assert_friendly_failure(response) -> None:
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.headers["Retry-After"]
+    html = response.content.decode()
+    assert "We could not send the email" in html
+    assert "nothing was saved" in html
+
+
+def test_signup_leaves_no_account_when_mail_fails(client, mail_server_down):
+    response = client.post(
+        reverse("account_signup"),
+        {
+            "username": "frank",
+            "email": "frank@example.com",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "accept_policy": "on",
+            "policy_version": "1",
+        },
+    )
+    _assert_friendly_failure(response)
+    assert not get_user_model().objects.filter(username="frank").exists()
+    assert not EmailAddress.objects.filter(email="frank@example.com").exists()
+    assert not Acceptance.objects.exists()
+
+
+def test_signup_succeeds_on_retry_once_mail_is_back(client, mail_server_down, settings):
+    data = {
+        "username": "frank",
+        "email": "frank@example.com",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "accept_policy": "on",
+        "policy_version": "1",
+    }
+    client.post(reverse("account_signup"), data)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    response = client.post(reverse("account_signup"), data)
+    assert response.status_code == HTTPStatus.FOUND
+    assert get_user_model().objects.filter(username="frank").exists()
+
+
+def test_password_reset_answers_clearly_when_mail_fails(client, alice, mail_server_down):
+    response = client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+    _assert_friendly_failure(response)
+
+
+def test_username_reminder_answers_clearly_when_mail_fails(client, alice, mail_server_down):
+    response = client.post(reverse("account_username_reminder"), {"email": "alice@example.com"})
+    _assert_friendly_failure(response)
+
+
+def test_unknown_address_fails_the_same_way_as_a_known_one(client, alice, mail_server_down):
+    known = client.post(reverse("account_username_reminder"), {"email": "alice@example.com"})
+    unknown = client.post(reverse("account_username_reminder"), {"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == HTTPStatus.SERVICE_UNAVAILABLE
