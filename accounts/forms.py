@@ -42,9 +42,12 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.order_fields(["username", "email", "password1", "password2", "accept_policy"])
-        self.current_policy = PolicyVersion.objects.filter(
-            document__slug=PRIVACY_DOCUMENT
-        ).current()
+        self.current_policy = (
+            PolicyVersion.objects.filter(document__slug=PRIVACY_DOCUMENT)
+            .select_related("document")
+            .defer("body", "body_html", "toc")
+            .current()
+        )
         if self.current_policy is not None:
             version = self.current_policy
             self.fields["policy_version"].initial = version.number

@@ -125,3 +125,27 @@ def test_totp_setup_shows_an_inline_qr_code(client, alice):
     assert '<svg role="img" aria-label="QR code for your authenticator app"' in html
     assert "data:image" not in html
     assert "<?xml" not in html
+
+
+def test_making_another_address_primary_sends_a_security_notice(client, alice, mailoutbox):
+    EmailAddress.objects.create(user=alice, email="second@example.com", verified=True)
+    login(client)
+    url = reverse("account_email")
+    asked = client.post(url, {"action_primary": "", "email": "second@example.com"})
+    assert asked.url.startswith(reverse("account_reauthenticate"))
+    client.post(asked.url, {"password": PASSWORD})
+    assert EmailAddress.objects.get(user=alice, primary=True).email == "second@example.com"
+    notices = [m for m in mailoutbox if m.subject == "[New Image MedSpa] Email Changed"]
+    assert len(notices) == 1
+    assert "127.0.0.1" in notices[0].body  # says where the change came from
+
+
+def test_removing_an_address_sends_a_security_notice(client, alice, mailoutbox):
+    EmailAddress.objects.create(user=alice, email="second@example.com", verified=True)
+    login(client)
+    asked = client.post(
+        reverse("account_email"), {"action_remove": "", "email": "second@example.com"}
+    )
+    client.post(asked.url, {"password": PASSWORD})
+    assert not EmailAddress.objects.filter(email="second@example.com").exists()
+    assert any(m.subject == "[New Image MedSpa] Email Removed" for m in mailoutbox)

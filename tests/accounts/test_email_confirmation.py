@@ -51,17 +51,24 @@ def test_a_used_link_says_so_and_offers_a_new_one(client, confirm_url):
     client.post(confirm_url)
     response = client.get(confirm_url)
     html = response.content.decode()
-    assert "expired or is invalid" in html
-    assert f'href="{reverse("account_login")}"' in html
+    assert "This link has expired or was already used" in html
+    assert f'class="button" href="{reverse("account_login")}">Log in to get a new link' in html
 
 
 def test_an_expired_link_says_so_and_confirms_nothing(client, confirm_url, monkeypatch):
     later = timezone.now() + timedelta(days=1, minutes=1)
     monkeypatch.setattr("django.core.signing.time.time", lambda: later.timestamp())
     response = client.get(confirm_url)
-    assert "expired or is invalid" in response.content.decode()
+    assert "This link has expired or was already used" in response.content.decode()
     client.post(confirm_url)
     assert not EmailAddress.objects.get(email="dave@example.com").verified
+
+
+def test_a_signed_in_user_with_a_dead_link_is_offered_a_resend(client, confirm_url, alice):
+    client.post(confirm_url)
+    client.force_login(alice)
+    html = client.get(confirm_url).content.decode()
+    assert f'href="{reverse("account_email")}">Send a new confirmation email' in html
 
 
 def test_logging_in_unverified_sends_a_fresh_link_after_the_cooldown(

@@ -1,0 +1,110 @@
+"""Account pages and emails wear the site's design and name; public pages stay cheap."""
+
+import re
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_ACCOUNT_PAGES = [
+    "account_login",
+    "account_signup",
+    "account_reset_password",
+    "account_username_reminder",
+    "account_username_reminder_done",
+    "account_email_verification_sent",
+    "account_reset_password_done",
+]
+
+
+@pytest.mark.parametrize("name", PUBLIC_ACCOUNT_PAGES)
+def test_account_pages_wear_the_site_design(client, name):
+    response = client.get(reverse(name))
+    assert response.status_code == HTTPStatus.OK
+    html = response.content.decode()
+    assert 'class="site-header"' in html
+    assert 'class="site-footer"' in html
+    assert "page--entrance" in html
+    assert "New Image MedSpa</title>" in html
+    assert not re.search(r"\sstyle=", html)
+    assert not re.search(r"<script(?![^>]*\b(src=|type=\"application/json\"))", html)
+
+
+@pytest.mark.parametrize("name", PUBLIC_ACCOUNT_PAGES)
+def test_account_pages_run_few_queries(client, name, django_assert_max_num_queries):
+    # At most the SAVEPOINT/RELEASE pair of ATOMIC_REQUESTS and one lookup (signup's policy).
+    with django_assert_max_num_queries(3):
+        response = client.get(reverse(name))
+    assert response.status_code == HTTPStatus.OK
+
+
+def test_every_field_has_a_label(client):
+    for name in ["account_login", "account_signup", "account_reset_password"]:
+        html = client.get(reverse(name)).content.decode()
+        for field_id in re.findall(
+            r'<input[^>]+type="(?:text|email|password)"[^>]+id="([^"]+)"', html
+        ):
+            assert f'<label for="{field_id}">' in html, f"{field_id} on {name}"
+
+
+def test_form_errors_sit_beside_their_fields(client):
+    html = client.post(
+        reverse("account_signup"), {"username": "x", "email": "bad"}
+    ).content.decode()
+    email_field = html.split('for="id_email"')[1].split('<div class="field')[0]
+    assert "Enter a valid email address." in email_field
+    assert 'aria-invalid="true"' in email_field
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda client: client.post(
+            reverse("account_signup"),
+            {
+                "username": "gina",
+                "email": "gina@example.com",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+                "accept_policy": "on",
+                "policy_version": "1",
+            },
+        ),
+        lambda client: client.post(
+            reverse("account_reset_password"), {"email": "alice@example.com"}
+        ),
+        lambda client: client.post(
+            reverse("account_username_reminder"), {"email": "x@example.com"}
+        ),
+    ],
+    ids=["confirmation", "password-reset", "unknown-account"],
+)
+def test_emails_carry_the_site_name_and_an_html_part(client, alice, mailoutbox, send):
+    send(client)
+    message = mailoutbox[-1]
+    assert message.subject.startswith("[New Image MedSpa] ")
+    assert "Hello from New Image MedSpa!" in message.body
+    html, mimetype = message.alternatives[0]
+    assert mimetype == "text/html"
+    assert "New Image MedSpa" in html
+    assert "Hello from New Image MedSpa!" in html
+    assert message.from_email == "privacy@pamedspa.biz"
+
+
+def test_html_email_escapes_what_users_typed(client, mailoutbox):
+    client.post(reverse("account_username_reminder"), {"email": "x@example.com"})
+    html = mailoutbox[0].alternatives[0][0]
+    assert "<script" not in html
+
+
+def test_actions_are_confirmed_with_messages(client, alice):
+    response = client.post(
+        reverse("account_login"), {"login": "alice", "password": PASSWORD}, follow=True
+    )
+    assert "Successfully signed in as alice." in response.content.decode()
+    response = client.post(reverse("account_logout"), follow=True)
+    assert "You have signed out." in response.content.decode()
