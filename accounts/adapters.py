@@ -8,7 +8,6 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
-from django.utils.html import linebreaks, urlize
 
 from policy.services import acceptance_record
 
@@ -40,11 +39,7 @@ class AccountAdapter(DefaultAccountAdapter):
         if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
             html = render_to_string(
                 "account/email/_layout.html",
-                {
-                    "subject": message.subject,
-                    "body_html": linebreaks(urlize(message.body, autoescape=True)),
-                    "site_name": settings.SITE_NAME,
-                },
+                {"subject": message.subject, "body": message.body, "site_name": settings.SITE_NAME},
             )
             message.attach_alternative(html, "text/html")
         return message

@@ -91,14 +91,20 @@ def test_emails_carry_the_site_name_and_an_html_part(client, alice, mailoutbox, 
     html, mimetype = message.alternatives[0]
     assert mimetype == "text/html"
     assert "New Image MedSpa" in html
-    assert "Hello from New Image MedSpa!" in html
+    assert "<p>Hello from New Image MedSpa!</p>" in html
+    assert "&lt;" not in html  # real markup, not escaped markup
+    assert re.search(r'<a href="http://testserver/accounts/[^"]+"', html)
     assert message.from_email == "privacy@pamedspa.biz"
 
 
 def test_html_email_escapes_what_users_typed(client, mailoutbox):
-    client.post(reverse("account_username_reminder"), {"email": "x@example.com"})
+    from tests.factories import make_verified_user
+
+    make_verified_user("<script>alert(1)</script>", "evil@example.com")
+    client.post(reverse("account_username_reminder"), {"email": "evil@example.com"})
     html = mailoutbox[0].alternatives[0][0]
-    assert "<script" not in html
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
 def test_actions_are_confirmed_with_messages(client, alice):
