@@ -24,9 +24,13 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	@touch $@
 
 ## run: install, migrate (loads the seed policy once) and serve the site at http://127.0.0.1:$(PORT)/
-run: $(VENV)/.installed
+run: $(VENV)/.installed .env
 	$(MANAGE) migrate --no-input
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
+
+# Local settings for manage.py commands run by hand; never overwritten once it exists.
+.env:
+	printf '# Local development settings written by `make run` (see .env.example).\nDJANGO_DEBUG=on\n' > $@
 
 ## serve: production-like: gunicorn, DEBUG off, whitenoise serving collected, compressed static files
 serve: export DJANGO_DEBUG = off

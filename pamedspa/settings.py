@@ -10,9 +10,11 @@ from csp.constants import NONE, SELF
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-# A developer may keep local overrides in .env; production sets real environment variables.
-if (BASE_DIR / ".env").is_file():
-    env.read_env(BASE_DIR / ".env")
+# Local overrides live in .env (`make run` writes one with DJANGO_DEBUG=on); real environment
+# variables win. DJANGO_ENV_FILE names another file, or "" for none (tests use that).
+_env_file = env.str("DJANGO_ENV_FILE", default=str(BASE_DIR / ".env"))
+if _env_file and Path(_env_file).is_file():
+    env.read_env(_env_file)
 
 # Django
 

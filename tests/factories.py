@@ -10,6 +10,31 @@ from policy.services import version_draft_save, version_publish
 
 PASSWORD = "correct horse battery staple"
 
+# The six section headings of the seed policy (version 1), exactly as published in 2009.
+SEED_SECTION_HEADINGS = [
+    "1. Types of Data Collection",
+    "2. The Data We Collect and How We Use It",
+    "3.Customization, Preferences and Opt-Out",
+    "4. Advertising",
+    "5. Security",
+    "6. Policy Updates",
+]
+
+
+def signup_data(**overrides) -> dict:
+    """A valid signup form submission; pass None to leave a field out."""
+    data = {
+        "username": "carol",
+        "email": "carol@example.com",
+        "password1": PASSWORD,
+        "password2": PASSWORD,
+        "accept_policy": "on",
+        "policy_version": "1",
+        "website": "",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
 
 def make_user(username: str = "staff", *, staff: bool = False, **extra):
     user_model = get_user_model()

@@ -1,20 +1,16 @@
 """/healthz/ and the database-down page: fail fast with 503, recover without a restart."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
 from http import HTTPStatus
-from pathlib import Path
 
 import pytest
 from django.db import OperationalError, connections
 from django.urls import reverse
 
-pytestmark = pytest.mark.django_db
+from tests.processes import run_child
 
-ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.django_db
 
 
 def _broken_cursor(*args, **kwargs):
@@ -48,27 +44,17 @@ def test_healthz_gives_up_within_the_connect_timeout_when_postgres_hangs():
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("REDIS_URL")}
-        env |= {
-            "DJANGO_DEBUG": "on",
-            "DJANGO_ALLOWED_HOSTS": "testserver",
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/pamedspa",
-            "DJANGO_DB_CONNECT_TIMEOUT": "2",
-            "DJANGO_SETTINGS_MODULE": "pamedspa.settings",
-        }
         script = (
             "import django; django.setup(); from django.test import Client;"
             "print(Client().get('/healthz/').status_code)"
         )
         started = time.monotonic()
-        result = subprocess.run(
-            [sys.executable, "-c", script],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        result = run_child(
+            ["-c", script],
+            DJANGO_DEBUG="on",
+            DJANGO_ALLOWED_HOSTS="testserver",
+            DATABASE_URL=f"postgres://postgres@127.0.0.1:{port}/pamedspa",
+            DJANGO_DB_CONNECT_TIMEOUT="2",
         )
         elapsed = time.monotonic() - started
     assert result.stdout.strip() == "503", result.stderr
@@ -111,19 +97,5 @@ def test_site_recovers_when_the_database_comes_back_without_a_restart():
     script = RECOVERY.format(
         host=db["HOST"] or "127.0.0.1", port=int(db["PORT"] or 5432), user=db["USER"]
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_URL", "DATABASE_URL"))}
-    env |= {
-        "DJANGO_DEBUG": "on",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_SETTINGS_MODULE": "pamedspa.settings",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_child(["-c", script], DJANGO_DEBUG="on", DJANGO_ALLOWED_HOSTS="127.0.0.1")
     assert result.stdout.strip() == "[200, 503, 200, 200]", result.stderr[-2000:]

@@ -1,14 +1,11 @@
 """Settings come from the environment; production settings pass Django's deploy checklist."""
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, run_child
+
 SECRET = "x" * 20 + "-production-secret-for-tests-" + "y" * 20
 PRODUCTION = {
     "DJANGO_DEBUG": "off",
@@ -25,39 +22,20 @@ print(json.dumps({{name: getattr(settings, name, None) for name in names}}, defa
 """
 
 
-def _env(**overrides: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL"))
-    }
-    env["DJANGO_SETTINGS_MODULE"] = "pamedspa.settings"
-    env.update(overrides)
-    return env
-
-
-def _run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        args, cwd=ROOT, env=_env(**env), capture_output=True, text=True, timeout=120, check=False
-    )
-
-
 def settings_under(names: list[str], **env: str) -> dict:
-    result = _run([sys.executable, "-c", SHOW.format(names=json.dumps(names))], **env)
+    result = run_child(["-c", SHOW.format(names=json.dumps(names))], **env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
 
 def test_production_settings_pass_the_deploy_checklist():
-    result = _run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION
-    )
+    result = run_child(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
 
 def test_refuses_to_start_without_a_secret_key_when_debug_is_off():
-    result = _run([sys.executable, "manage.py", "check"], DJANGO_DEBUG="off")
+    result = run_child(["manage.py", "check"], DJANGO_DEBUG="off")
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -163,9 +141,7 @@ def test_filemail_writes_each_message_to_the_folder(tmp_path):
         "import django; django.setup(); from django.core.mail import send_mail;"
         "send_mail('Hello', 'Body', 'a@example.com', ['b@example.com'])"
     )
-    result = _run(
-        [sys.executable, "-c", script], EMAIL_URL=f"filemail://{tmp_path}", DJANGO_DEBUG="on"
-    )
+    result = run_child(["-c", script], EMAIL_URL=f"filemail://{tmp_path}", DJANGO_DEBUG="on")
     assert result.returncode == 0, result.stderr
     files = list(tmp_path.iterdir())
     assert len(files) == 1

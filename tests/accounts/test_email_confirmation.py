@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import PASSWORD, link_in
+from tests.factories import PASSWORD, link_in, signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -18,17 +18,7 @@ CONFIRM = r"/accounts/confirm-email/[^/\s]+/"
 
 @pytest.fixture
 def confirm_url(client, mailoutbox):
-    client.post(
-        reverse("account_signup"),
-        {
-            "username": "dave",
-            "email": "dave@example.com",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "accept_policy": "on",
-            "policy_version": "1",
-        },
-    )
+    client.post(reverse("account_signup"), signup_data(username="dave", email="dave@example.com"))
     return link_in(mailoutbox[-1], CONFIRM)
 
 

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from policy.models import Acceptance
-from tests.factories import PASSWORD
+from tests.factories import signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -34,17 +34,8 @@ def _assert_friendly_failure(response) -> None:
 
 
 def test_signup_leaves_no_account_when_mail_fails(client, mail_server_down):
-    response = client.post(
-        reverse("account_signup"),
-        {
-            "username": "frank",
-            "email": "frank@example.com",
-            "password1": PASSWORD,
-            "password2": PASSWORD,
-            "accept_policy": "on",
-            "policy_version": "1",
-        },
-    )
+    data = signup_data(username="frank", email="frank@example.com")
+    response = client.post(reverse("account_signup"), data)
     _assert_friendly_failure(response)
     assert not get_user_model().objects.filter(username="frank").exists()
     assert not EmailAddress.objects.filter(email="frank@example.com").exists()
@@ -52,14 +43,7 @@ def test_signup_leaves_no_account_when_mail_fails(client, mail_server_down):
 
 
 def test_signup_succeeds_on_retry_once_mail_is_back(client, mail_server_down, settings):
-    data = {
-        "username": "frank",
-        "email": "frank@example.com",
-        "password1": PASSWORD,
-        "password2": PASSWORD,
-        "accept_policy": "on",
-        "policy_version": "1",
-    }
+    data = signup_data(username="frank", email="frank@example.com")
     client.post(reverse("account_signup"), data)
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     response = client.post(reverse("account_signup"), data)

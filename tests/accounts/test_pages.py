@@ -6,7 +6,7 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -64,15 +64,7 @@ def test_form_errors_sit_beside_their_fields(client):
     "send",
     [
         lambda client: client.post(
-            reverse("account_signup"),
-            {
-                "username": "gina",
-                "email": "gina@example.com",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-                "accept_policy": "on",
-                "policy_version": "1",
-            },
+            reverse("account_signup"), signup_data(username="gina", email="gina@example.com")
         ),
         lambda client: client.post(
             reverse("account_reset_password"), {"email": "alice@example.com"}

@@ -9,26 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from policy.models import Acceptance
-from tests.factories import PASSWORD, link_in, make_published
+from tests.factories import PASSWORD, link_in, make_published, signup_data
 
 pytestmark = pytest.mark.django_db
 
 SIGNUP = reverse("account_signup")
 User = get_user_model()
-
-
-def signup_data(**overrides) -> dict:
-    data = {
-        "username": "carol",
-        "email": "carol@example.com",
-        "password1": PASSWORD,
-        "password2": PASSWORD,
-        "accept_policy": "on",
-        "policy_version": "1",
-        "website": "",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def test_signup_page_shows_the_fields_and_the_policy_checkbox(client):

@@ -5,6 +5,7 @@ from django.apps import apps
 from django.db import connection
 
 from policy.rendering import content_hash
+from tests.factories import SEED_SECTION_HEADINGS
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +26,7 @@ def test_seed_is_version_one_with_its_original_dates(privacy):
 
 def test_seed_keeps_its_six_sections_list_and_link(privacy):
     version = privacy.versions.get(number=1)
-    assert [h["text"] for h in version.toc] == [
-        "1. Types of Data Collection",
-        "2. The Data We Collect and How We Use It",
-        "3.Customization, Preferences and Opt-Out",
-        "4. Advertising",
-        "5. Security",
-        "6. Policy Updates",
-    ]
+    assert [h["text"] for h in version.toc] == SEED_SECTION_HEADINGS
     assert "<li>Registration screens and online forms</li>" in version.body_html
     assert '<a href="http://www.export.gov/safeharbor/"' in version.body_html
     assert "Safe Harbor" in version.body_html

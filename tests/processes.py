@@ -1,0 +1,29 @@
+"""Run the project in a child process with a clean, explicit environment (settings load once)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_PROJECT_VARIABLES = ("DJANGO_", "DATABASE_URL", "REDIS_URL", "EMAIL_URL")
+
+
+def child_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without the project's variables (and no .env), plus overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_PROJECT_VARIABLES)}
+    env |= {"DJANGO_SETTINGS_MODULE": "pamedspa.settings", "DJANGO_ENV_FILE": ""}
+    return env | overrides
+
+
+def run_child(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """Run `python ARGS` in the project folder; `env` is added to a clean environment."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
