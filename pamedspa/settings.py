@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "allauth.usersessions",
     "csp",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -194,6 +196,28 @@ MFA_TOTP_ISSUER = SITE_NAME
 USERSESSIONS_TRACK_ACTIVITY = True
 # Staff must set up two-factor authentication before they can use the admin.
 STAFF_MFA_REQUIRED = env.bool("DJANGO_STAFF_MFA_REQUIRED", default=not DEBUG)
+
+# Policy notices
+
+# A material change must be published this many days before it takes effect.
+POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
+# After a version takes effect, every page says so for this many days.
+POLICY_CHANGED_NOTICE_DAYS = env.int("POLICY_CHANGED_NOTICE_DAYS", default=30)
+# Notices are sent in batches; each delivery task handles at most this many.
+POLICY_NOTICE_BATCH_SIZE = env.int("POLICY_NOTICE_BATCH_SIZE", default=500)
+# Absolute links in mail sent outside a request (background tasks).
+SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Background tasks (django-tasks): run at once by default; "database" queues them for
+# `manage.py db_worker` (django-tasks-db).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[env.str("DJANGO_TASKS_BACKEND", default="immediate")]
+    }
+}
 
 # Security
 

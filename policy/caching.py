@@ -1,17 +1,24 @@
-"""HTTP validators for policy pages: an ETag that changes whenever the page could."""
+"""Caching for policy pages: ETags that change whenever a page could, and per-document state."""
 
 import hashlib
-from functools import cache
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache as memoize
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
 
 from .models import PolicyVersion
 
 _SOURCE_DIRS = ("templates", "policy", "accounts", "pamedspa", "static")
+# A safety net only: publishing deletes the cached state as soon as it commits.
+CACHE_SECONDS = 300
 
 
-@cache
+@memoize
 def release_id() -> str:
     """A digest of the code, templates and static files this process serves.
 
@@ -32,3 +39,64 @@ def version_etag(version: PolicyVersion, *parts: str) -> str:
     """A strong ETag for a page that shows `version`, plus anything else it depends on."""
     key = "|".join([version.sha256, str(version.pk), str(version.number), release_id(), *parts])
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+@dataclass(frozen=True)
+class DocumentState:
+    """What every page needs to know about a document's versions, cached between publishes."""
+
+    slug: str
+    latest_number: int | None
+    latest_effective_at: datetime | None
+    previous_number: int | None
+    latest_material_number: int | None
+
+    def announcement(self, at: datetime | None = None) -> dict | None:
+        """The site-wide notice: a change still to come, or one that came recently."""
+        if self.latest_number is None or self.previous_number is None:
+            return None
+        now = at or timezone.now()
+        effective = self.latest_effective_at
+        if effective > now:
+            phase = "upcoming"
+        elif now - effective <= timedelta(days=settings.POLICY_CHANGED_NOTICE_DAYS):
+            phase = "changed"
+        else:
+            return None
+        return {
+            "phase": phase,
+            "effective_at": effective,
+            "compare_url": reverse(
+                "policy:compare", args=[self.slug, self.previous_number, self.latest_number]
+            ),
+        }
+
+
+def _state_key(slug: str) -> str:
+    return f"policy:document-state:{slug}"
+
+
+def document_state(slug: str) -> DocumentState:
+    """The cached state of `slug`; one query on a miss, none on a hit."""
+    state = cache.get(_state_key(slug))
+    if state is None:
+        numbers = list(
+            PolicyVersion.objects.filter(document__slug=slug)
+            .published()
+            .order_by("-number")
+            .values("number", "effective_at", "is_material")
+        )
+        state = DocumentState(
+            slug=slug,
+            latest_number=numbers[0]["number"] if numbers else None,
+            latest_effective_at=numbers[0]["effective_at"] if numbers else None,
+            previous_number=numbers[1]["number"] if len(numbers) > 1 else None,
+            latest_material_number=next((n["number"] for n in numbers if n["is_material"]), None),
+        )
+        cache.set(_state_key(slug), state, CACHE_SECONDS)
+    return state
+
+
+def document_state_forget(slug: str) -> None:
+    """Called once a publish commits, so every process sees the new version at once."""
+    cache.delete(_state_key(slug))

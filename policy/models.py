@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Min, OuterRef, Q, Subquery
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .rendering import content_hash, render_markdown
 
@@ -58,6 +59,22 @@ class PolicyVersionQuerySet(models.QuerySet):
         """The newest published version in effect at `at` (default: now), or None."""
         return self.effective(at).order_by("-number").first()
 
+    def material(self) -> PolicyVersionQuerySet:
+        return self.filter(is_material=True)
+
+    def latest_published(self) -> PolicyVersion | None:
+        """The newest published version, whether or not it is in effect yet."""
+        return self.published().order_by("-number").first()
+
+    def previous_to(self, version: PolicyVersion) -> PolicyVersion | None:
+        """The published version just before `version` in the same document."""
+        return (
+            self.published()
+            .filter(document_id=version.document_id, number__lt=version.number)
+            .order_by("-number")
+            .first()
+        )
+
     def with_first_published_at(self) -> PolicyVersionQuerySet:
         """Annotate each version with its document's original publication date."""
         first = (
@@ -103,6 +120,25 @@ class PolicyVersion(models.Model):
         blank=True,
         help_text="When this version takes effect. Leave empty to take effect when published.",
     )
+    is_material = models.BooleanField(
+        "material change",
+        default=False,
+        help_text="A change people must be told about by email, and may answer on the review "
+        "page. It must be published at least POLICY_NOTICE_DAYS before it takes effect.",
+    )
+    notice_override_reason = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Why this material change was published with less than the usual notice.",
+    )
+    notice_overridden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
     published_at = models.DateTimeField(null=True, blank=True, editable=False)
     sha256 = models.CharField(
         "SHA-256", max_length=64, editable=False, help_text="Fingerprint of the title and body."
@@ -130,7 +166,10 @@ class PolicyVersion(models.Model):
     class Meta:
         ordering = ["document", "-number"]
         verbose_name = "policy version"
-        permissions = [("publish_policyversion", "Can publish policy versions")]
+        permissions = [
+            ("publish_policyversion", "Can publish policy versions"),
+            ("override_notice_period", "Can publish a material change with short notice"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["document", "number"], name="policy_version_unique_number"
@@ -200,6 +239,16 @@ class LedgerError(ValidationError):
 
 
 class AcceptanceQuerySet(models.QuerySet):
+    def last_accepted(self, user, *, document: str) -> PolicyVersion | None:
+        """The newest version of `document` that `user` has accepted, or None."""
+        acceptance = (
+            self.filter(user=user, version__document__slug=document)
+            .select_related("version")
+            .order_by("-version__number")
+            .first()
+        )
+        return acceptance.version if acceptance else None
+
     def for_user(self, user) -> AcceptanceQuerySet:
         return self.filter(user=user).select_related("version__document").order_by("-accepted_at")
 
@@ -264,3 +313,163 @@ class Acceptance(models.Model):
 
     def delete(self, *args, **kwargs):
         raise LedgerError("Acceptance records are evidence and cannot be deleted.")
+
+
+class NewUse(models.Model):
+    """A new use of personal data that a material version introduces, and asks people about."""
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.CASCADE, related_name="new_uses")
+    name = models.CharField(
+        max_length=100, help_text="A short name people will read, e.g. “Partner offers”."
+    )
+    purpose = models.SlugField(
+        max_length=60,
+        blank=True,
+        help_text="A stable code name; filled in from the name when left empty. Code asks "
+        "Choice.objects.allows(user, purpose) before using data this way.",
+    )
+    description = models.TextField(
+        help_text="What the data is used for, in plain words; shown beside Allow / Don't allow."
+    )
+
+    class Meta:
+        ordering = ["version", "pk"]
+        verbose_name = "new use of data"
+        verbose_name_plural = "new uses of data"
+        constraints = [
+            models.UniqueConstraint(fields=["version", "purpose"], name="new_use_unique_purpose"),
+            models.CheckConstraint(condition=~Q(purpose=""), name="new_use_has_purpose"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if PolicyVersion.objects.filter(pk=self.version_id, published_at__isnull=False).exists():
+            raise PublishedVersionError("The new uses of a published version cannot change.")
+        self.purpose = self.purpose or slugify(self.name)[:60]
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.version.is_published:
+            raise PublishedVersionError("The new uses of a published version cannot change.")
+        return super().delete(*args, **kwargs)
+
+
+class ChoiceQuerySet(models.QuerySet):
+    def allows(self, user, purpose: str) -> bool:
+        """Whether `user` said yes to `purpose` in their latest answer. No answer means no."""
+        latest = self.filter(user=user, purpose=purpose).order_by("-chosen_at", "-pk").first()
+        return latest is not None and latest.allowed
+
+    def users_allowing(self, purpose: str):
+        """The users whose latest answer about `purpose` is yes."""
+        from django.contrib.auth import get_user_model
+
+        latest = (
+            self.filter(user=OuterRef("pk"), purpose=purpose)
+            .order_by("-chosen_at", "-pk")
+            .values("allowed")[:1]
+        )
+        return get_user_model().objects.annotate(_allows=Subquery(latest)).filter(_allows=True)
+
+    def for_user(self, user) -> ChoiceQuerySet:
+        return self.filter(user=user).select_related("new_use", "version__document")
+
+    def delete(self):
+        raise LedgerError("Choices are evidence and cannot be deleted.")
+
+    delete.queryset_only = True
+
+
+class Choice(models.Model):
+    """An append-only record of one person's answer about one new use of their data."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="choices"
+    )
+    subject_id = models.UUIDField(
+        null=True, blank=True, help_text="A random id that replaces the user on deletion."
+    )
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="+")
+    version_sha256 = models.CharField("SHA-256 of the policy text", max_length=64)
+    new_use = models.ForeignKey(NewUse, on_delete=models.PROTECT, related_name="choices")
+    purpose = models.SlugField(max_length=60, help_text="Copied from the new use.")
+    allowed = models.BooleanField(help_text="Yes if the person chose “Allow”.")
+    chosen_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=20, choices=Acceptance.Method.choices)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+    user_agent = models.CharField(max_length=512, blank=True)
+
+    objects = ChoiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-chosen_at", "-pk"]
+        verbose_name = "choice about a new use"
+        indexes = [models.Index(fields=["user", "purpose", "-chosen_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=["signup", "review", "email_link"]),
+                name="choice_method_known",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        answer = "allowed" if self.allowed else "did not allow"
+        return f"{self.user or self.subject_id} {answer} {self.purpose}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise LedgerError("Choices cannot be changed; a new answer is a new record.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerError("Choices are evidence and cannot be deleted.")
+
+
+class PolicyNoticeQuerySet(models.QuerySet):
+    def due(self, at: datetime | None = None) -> PolicyNoticeQuerySet:
+        """Pending notices whose (next) attempt time has come."""
+        return self.filter(
+            status=PolicyNotice.Status.PENDING, next_attempt_at__lte=at or timezone.now()
+        )
+
+
+class PolicyNotice(models.Model):
+    """One person's email notice of one material version: sent once, at most."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        SENDING = "sending", "sending"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+
+    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="notices")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_notices"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    email = models.EmailField(blank=True, help_text="The address it was sent to.")
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PolicyNoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["version", "pk"]
+        verbose_name = "policy change notice"
+        constraints = [
+            # One notice per person per version, whatever retries or workers do.
+            models.UniqueConstraint(fields=["version", "user"], name="notice_once_per_user"),
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="notice_sent_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.version} notice to {self.user} ({self.status})"

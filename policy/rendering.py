@@ -44,9 +44,14 @@ class Rendered:
     headings: list[Heading]
 
 
+def parse_markdown(source: str) -> list:
+    """markdown-it tokens for `source`, with the same options the renderer uses."""
+    return _markdown.parse(source)
+
+
 def render_markdown(source: str) -> Rendered:
     """Render Markdown to sanitised HTML, giving each heading a stable, unique id."""
-    tokens = _markdown.parse(source)
+    tokens = parse_markdown(source)
     headings: list[Heading] = []
     seen: dict[str, int] = {}
     for index, token in enumerate(tokens):

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from .models import Acceptance, Document, PolicyVersion
+from .caching import document_state_forget
+from .models import Acceptance, Choice, Document, NewUse, PolicyNotice, PolicyVersion
 
 
 @transaction.atomic
@@ -38,12 +43,18 @@ def version_copy_to_draft(*, source: PolicyVersion, by: AbstractBaseUser | None)
 
 @transaction.atomic
 def version_publish(
-    *, version: PolicyVersion, by: AbstractBaseUser | None, at: datetime | None = None
+    *,
+    version: PolicyVersion,
+    by: AbstractBaseUser | None,
+    at: datetime | None = None,
+    override_reason: str = "",
 ) -> PolicyVersion:
     """Publish a draft: it becomes part of the public record and takes effect at effective_at.
 
     Publishing locks the document, so concurrent publishes get distinct numbers and the
-    versions' effective times never run backwards.
+    versions' effective times never run backwards. A material version needs
+    POLICY_NOTICE_DAYS of notice, unless someone allowed to records why not; publishing it
+    queues one email notice per person once the transaction commits.
     """
     now = at or timezone.now()
     Document.objects.select_for_update().get(pk=version.document_id)
@@ -66,6 +77,8 @@ def version_publish(
                 )
             }
         )
+    if version.is_material:
+        _check_notice_period(version=version, by=by, now=now, override_reason=override_reason)
     if latest is not None and latest.number > version.number:
         # A later draft was published first: keep numbers in publication order.
         highest = PolicyVersion.objects.filter(document_id=version.document_id).aggregate(
@@ -75,7 +88,37 @@ def version_publish(
     version.published_at = now
     version.published_by = by
     version.save()
+    transaction.on_commit(lambda: document_state_forget(version.document.slug))
+    if version.is_material:
+        from .tasks import create_policy_notices
+
+        transaction.on_commit(lambda: create_policy_notices.enqueue(version.pk))
     return version
+
+
+def _check_notice_period(
+    *, version: PolicyVersion, by: AbstractBaseUser | None, now: datetime, override_reason: str
+) -> None:
+    """A material change needs POLICY_NOTICE_DAYS of notice, or a recorded, permitted override."""
+    if not version.summary.strip():
+        raise ValidationError({"summary": "A material change needs a summary of the changes."})
+    needed = timedelta(days=settings.POLICY_NOTICE_DAYS)
+    if version.effective_at - now >= needed:
+        return
+    if not override_reason.strip():
+        earliest = date_format(timezone.localtime(now + needed), "DATETIME_FORMAT")
+        raise ValidationError(
+            {
+                "effective_at": (
+                    f"A material change needs {settings.POLICY_NOTICE_DAYS} days' notice: make it "
+                    f"take effect on or after {earliest}, or record why it cannot wait."
+                )
+            }
+        )
+    if by is not None and not by.has_perm("policy.override_notice_period"):
+        raise ValidationError("You are not allowed to shorten the notice period.")
+    version.notice_override_reason = override_reason.strip()
+    version.notice_overridden_by = by
 
 
 def acceptance_record(
@@ -95,3 +138,220 @@ def acceptance_record(
         ip_address=ip_address,
         user_agent=user_agent[:512],
     )
+
+
+@transaction.atomic
+def review_submit(
+    *,
+    user: AbstractBaseUser,
+    version: PolicyVersion,
+    answers: dict[NewUse, bool],
+    method: str,
+    ip_address: str | None,
+    user_agent: str,
+) -> Acceptance:
+    """Record that `user` accepted `version`, and their answer about each new use."""
+    acceptance = acceptance_record(
+        user=user, version=version, method=method, ip_address=ip_address, user_agent=user_agent
+    )
+    Choice.objects.bulk_create(
+        Choice(
+            user=user,
+            version=version,
+            version_sha256=version.sha256,
+            new_use=use,
+            purpose=use.purpose,
+            allowed=allowed,
+            chosen_at=acceptance.accepted_at,
+            method=method,
+            ip_address=ip_address,
+            user_agent=user_agent[:512],
+        )
+        for use, allowed in answers.items()
+    )
+    return acceptance
+
+
+# Notices of material changes: created in bulk, then claimed and sent one at a time.
+
+MAX_ATTEMPTS = 5
+INTERRUPTED = (
+    "The worker stopped while sending, so delivery is unknown. It is not retried "
+    "automatically, because a retry could send it twice: check the mail log, then requeue it."
+)
+
+
+def notices_create(*, version: PolicyVersion, batch_size: int = 2000) -> int:
+    """One pending notice per active user with a verified email address. Safe to repeat."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+    from django.db.models import Exists, OuterRef
+
+    recipients = (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)))
+    )
+    last_pk = 0
+    while True:  # keyset pages keep memory flat however many users there are
+        ids = list(
+            recipients.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        PolicyNotice.objects.bulk_create(
+            [PolicyNotice(version=version, user_id=pk) for pk in ids], ignore_conflicts=True
+        )
+        last_pk = ids[-1]
+    return PolicyNotice.objects.filter(version=version).count()
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    interrupted: int = 0
+    next_attempt_at: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def notices_deliver(
+    *, limit: int | None = None, batch_size: int = 100, progress=None
+) -> DeliveryReport:
+    """Send due notices until none is left (or `limit` were handled).
+
+    Each notice is claimed with a conditional UPDATE (pending -> sending) before its mail is
+    sent, and marked sent right after, so concurrent workers never send the same notice and a
+    retried task skips what was sent. A worker killed mid-send leaves one notice "sending";
+    notices_recover_interrupted() reports it instead of sending it a second time.
+    """
+    from django.core.mail import get_connection
+
+    report = DeliveryReport(interrupted=notices_recover_interrupted())
+    handled = 0
+    connection = get_connection()
+    while limit is None or handled < limit:
+        size = batch_size if limit is None else min(batch_size, limit - handled)
+        ids = list(PolicyNotice.objects.due().order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            break
+        for pk in ids:
+            outcome = _notice_deliver(pk, connection=connection, report=report)
+            if outcome is None:
+                continue  # another worker claimed it first
+            handled += 1
+            if progress:
+                progress(outcome)
+    connection.close()
+    report.next_attempt_at = (
+        PolicyNotice.objects.filter(status=PolicyNotice.Status.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return report
+
+
+def notices_recover_interrupted(*, lease: timedelta = timedelta(minutes=15)) -> int:
+    """Mark notices stuck in "sending" (their worker died) as failed, for a person to check."""
+    return PolicyNotice.objects.filter(
+        status=PolicyNotice.Status.SENDING, claimed_at__lt=timezone.now() - lease
+    ).update(status=PolicyNotice.Status.FAILED, last_error=INTERRUPTED)
+
+
+def notices_requeue(*, notices) -> int:
+    """Put failed notices back in the queue, after a person has checked they were not sent."""
+    return notices.filter(status=PolicyNotice.Status.FAILED).update(
+        status=PolicyNotice.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+    )
+
+
+def _notice_deliver(pk: int, *, connection, report: DeliveryReport) -> str | None:
+    now = timezone.now()
+    claimed = (
+        PolicyNotice.objects.due(now)
+        .filter(pk=pk)
+        .update(status=PolicyNotice.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    notice = PolicyNotice.objects.select_related("user", "version__document").get(pk=pk)
+    try:
+        address = _notice_send(notice, connection=connection)
+    except Exception as error:  # any failure to hand over the mail is retried, then reported
+        connection.close()
+        return _notice_failed(notice, error, report=report)
+    PolicyNotice.objects.filter(pk=pk).update(
+        status=PolicyNotice.Status.SENT, sent_at=timezone.now(), email=address, last_error=""
+    )
+    report.sent += 1
+    return "sent"
+
+
+def _notice_failed(notice: PolicyNotice, error: Exception, *, report: DeliveryReport) -> str:
+    message = f"{type(error).__name__}: {error}"[:2000]
+    report.errors.append(f"{notice}: {message}")
+    if notice.attempts >= MAX_ATTEMPTS:
+        PolicyNotice.objects.filter(pk=notice.pk).update(
+            status=PolicyNotice.Status.FAILED, last_error=message
+        )
+        report.failed += 1
+        return "failed"
+    delay = timedelta(minutes=4 ** (notice.attempts - 1))  # 1, 4, 16, 64 minutes
+    PolicyNotice.objects.filter(pk=notice.pk).update(
+        status=PolicyNotice.Status.PENDING, last_error=message,
+        next_attempt_at=timezone.now() + delay,
+    )  # fmt: skip
+    report.retrying += 1
+    return "retrying"
+
+
+def _notice_send(notice: PolicyNotice, *, connection) -> str:
+    """Hand one notice to the mail server; returns the address it went to."""
+    from allauth.account.models import EmailAddress
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+
+    address = (
+        EmailAddress.objects.filter(user=notice.user, verified=True)
+        .order_by("-primary", "pk")
+        .values_list("email", flat=True)
+        .first()
+    )
+    if address is None:
+        raise ValueError("the user has no verified email address any more")
+    version = notice.version
+    previous = PolicyVersion.objects.previous_to(version)
+    document = version.document.slug
+    context = {
+        "user": notice.user,
+        "version": version,
+        "site_name": settings.SITE_NAME,
+        "review_url": settings.SITE_URL + reverse("policy:review", args=[document]) + "?via=email",
+        "compare_url": settings.SITE_URL
+        + (
+            reverse("policy:compare", args=[document, previous.number, version.number])
+            if previous
+            else version.get_absolute_url()
+        ),
+        "version_url": settings.SITE_URL + version.get_absolute_url(),
+    }
+    subject = " ".join(render_to_string("policy/email/notice_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.SITE_NAME}] {subject}",
+        body=render_to_string("policy/email/notice_message.txt", context),
+        to=[address],
+        connection=connection,
+        # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
+        headers={
+            "Message-ID": f"<policy-notice-{notice.pk}@{urlsplit(settings.SITE_URL).hostname}>"
+        },
+    )
+    message.attach_alternative(
+        render_to_string("policy/email/notice_message.html", context), "text/html"
+    )
+    message.send()
+    return address

@@ -10,4 +10,9 @@ urlpatterns = [
     path("", views.current, name="current"),
     path("versions/", views.version_list, name="versions"),
     path("versions/<int:number>/", views.version_detail, name="version"),
+    path("versions/<int:a>/compare/<int:b>/", views.compare, name="compare"),
+    path("versions/<int:number>/changes/", views.changes, name="changes"),
+    path("versions.json", views.versions_json, name="versions_json"),
+    path("feed/", views.VersionFeed(), name="feed"),
+    path("review/", views.review, name="review"),
 ]

@@ -1,14 +1,24 @@
 """Public pages of a policy document: the current version, its history and each version."""
 
+from allauth.account.adapter import get_adapter
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.syndication.views import Feed
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.feedgenerator import Atom1Feed
 from django.utils.http import http_date
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 
-from .caching import version_etag
-from .models import Document, PolicyVersion
+from . import redline
+from .caching import document_state, version_etag
+from .forms import ReviewForm
+from .models import Acceptance, Document, NewUse, PolicyVersion
+from .services import review_submit
 
 
 @require_safe
@@ -26,7 +36,9 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
     anonymous = not request.user.is_authenticated
     if anonymous:
         # Signed-in pages carry per-session details, so only anonymous pages are revalidated.
-        etag = version_etag(version)
+        # The page also shows the site-wide notice, whose wording moves with time.
+        announcement = document_state(document).announcement() if document == "privacy" else None
+        etag = version_etag(version, announcement["phase"] if announcement else "")
         last_modified = max(version.published_at, version.effective_at)
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=last_modified.timestamp()
@@ -78,4 +90,161 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
         request,
         "policy/version_detail.html",
         {"version": version, "document": version.document, "current": current},
+    )
+
+
+@require_safe
+def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse:
+    """What changed between two published versions, section by section."""
+    versions = {
+        v.number: v
+        for v in PolicyVersion.objects.filter(document__slug=document, number__in=[a, b])
+        .published()
+        .select_related("document")
+    }
+    if a not in versions or b not in versions or a == b:
+        raise Http404("Both versions must be published, and different.")
+    older, newer = sorted([versions[a], versions[b]], key=lambda v: v.number)
+    return _comparison_page(request, older, newer)
+
+
+@require_safe
+def changes(request: HttpRequest, document: str, number: int) -> HttpResponse:
+    """What changed in version `number`, against the published version before it."""
+    newer = get_object_or_404(
+        PolicyVersion.objects.published().select_related("document"),
+        document__slug=document,
+        number=number,
+    )
+    older = PolicyVersion.objects.previous_to(newer)
+    if older is None:
+        raise Http404("This is the first version: there is nothing before it.")
+    return _comparison_page(request, older, newer)
+
+
+def _comparison_page(request: HttpRequest, older: PolicyVersion, newer: PolicyVersion):
+    return render(
+        request,
+        "policy/compare.html",
+        {
+            "document": newer.document,
+            "older": older,
+            "newer": newer,
+            "comparison": redline.compare(older.body, newer.body),
+        },
+    )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def review(request: HttpRequest, document: str) -> HttpResponse:
+    """Show a person what changed since the version they accepted, and ask about new uses."""
+    versions = PolicyVersion.objects.filter(document__slug=document).select_related("document")
+    target = versions.latest_published()
+    if target is None:
+        raise Http404("Nothing to review.")
+    accepted = Acceptance.objects.last_accepted(request.user, document=document)
+    if accepted is not None and accepted.number >= target.number:
+        messages.info(request, "You are up to date: you have already reviewed the current policy.")
+        return redirect("account_overview")
+    new_uses = list(
+        NewUse.objects.filter(
+            version__in=versions.published(), version__number__gt=accepted.number if accepted else 0
+        ).select_related("version")
+    )
+    form = ReviewForm(
+        request.POST or None,
+        initial={"via": request.GET.get("via", "")},
+        target=target,
+        new_uses=new_uses,
+    )
+    if request.method == "POST" and form.is_valid():
+        adapter = get_adapter(request)
+        review_submit(
+            user=request.user,
+            version=target,
+            answers=form.answers,
+            method=form.method,
+            ip_address=adapter.get_client_ip(request),
+            user_agent=adapter.get_http_user_agent(request),
+        )
+        messages.success(
+            request, f"Thank you. We have recorded your answers for version {target.number}."
+        )
+        return redirect("account_overview")
+    return render(
+        request,
+        "policy/review.html",
+        {
+            "document": target.document,
+            "target": target,
+            "accepted": accepted,
+            "comparison": redline.compare(accepted.body if accepted else "", target.body),
+            "form": form,
+        },
+    )
+
+
+class VersionFeed(Feed):
+    """An Atom feed of a document's published versions."""
+
+    feed_type = Atom1Feed
+
+    def get_object(self, request: HttpRequest, document: str) -> Document:
+        return get_object_or_404(Document, slug=document)
+
+    def title(self, document: Document) -> str:
+        return f"{settings.SITE_NAME}: {document.title} versions"
+
+    def link(self, document: Document) -> str:
+        return reverse("policy:versions", args=[document.slug])
+
+    def subtitle(self, document: Document) -> str:
+        return f"Every published version of the {document.title}, newest first."
+
+    def items(self, document: Document):
+        return document.versions.published().select_related("document").order_by("-number")[:50]
+
+    def item_title(self, version: PolicyVersion) -> str:
+        return f"Version {version.number}, effective {version.effective_at:%B %-d, %Y}"
+
+    def item_description(self, version: PolicyVersion) -> str:
+        return version.summary
+
+    def item_pubdate(self, version: PolicyVersion):
+        return version.published_at
+
+    def item_updateddate(self, version: PolicyVersion):
+        return version.effective_at
+
+    def item_guid(self, version: PolicyVersion) -> str:
+        return f"urn:sha256:{version.sha256}"
+
+    item_guid_is_permalink = False
+
+
+@require_safe
+@transaction.non_atomic_requests
+def versions_json(request: HttpRequest, document: str) -> JsonResponse:
+    """Machine-readable list of published versions, for people who watch policies."""
+    document = get_object_or_404(Document, slug=document)
+    versions = document.versions.published().order_by("-number")
+    return JsonResponse(
+        {
+            "document": document.slug,
+            "title": document.title,
+            "versions": [
+                {
+                    "number": v.number,
+                    "effective_at": v.effective_at.isoformat(),
+                    "published_at": v.published_at.isoformat(),
+                    "sha256": v.sha256,
+                    "material": v.is_material,
+                    "summary": v.summary,
+                    "url": request.build_absolute_uri(v.get_absolute_url()),
+                }
+                for v in versions
+            ],
+        },
+        json_dumps_params={"indent": 2},
     )

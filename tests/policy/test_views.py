@@ -104,6 +104,7 @@ def test_history_lists_published_versions_with_dates_and_summaries(client, priva
 def test_history_runs_a_fixed_number_of_queries(client, privacy, django_assert_max_num_queries):
     for _ in range(5):
         make_published(privacy)
+    client.get(HISTORY)  # warm the cached policy state, as on a live site
     with django_assert_max_num_queries(3):
         response = client.get(HISTORY)
     assert response.content.decode().count('class="versions__item"') == 6
@@ -124,8 +125,9 @@ def test_version_page_announces_a_scheduled_version(client, privacy):
     assert "Privacy Policy · Version 1" in client.get(CURRENT).content.decode()
 
 
-def test_version_page_runs_at_most_three_queries(client, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):
+def test_version_page_runs_at_most_two_queries(client, django_assert_max_num_queries):
+    client.get(version_url(1))  # warm the cached policy state, as on a live site
+    with django_assert_max_num_queries(2):
         response = client.get(version_url(1))
     assert response.status_code == HTTPStatus.OK
 
@@ -167,6 +169,7 @@ def test_policy_pages_reject_post(client):
 
 
 def test_home_page_links_to_the_policy_and_accounts(client, django_assert_max_num_queries):
+    client.get(reverse("home"))  # warm the cached policy state, as on a live site
     with django_assert_max_num_queries(0):
         html = client.get(reverse("home")).content.decode()
     assert f'href="{CURRENT}"' in html

@@ -1,0 +1,29 @@
+"""Background tasks (django-tasks): fan out a material change's notices, then deliver them."""
+
+import math
+
+from django.conf import settings
+from django_tasks import default_task_backend, task
+
+from .models import PolicyVersion
+from .services import notices_create, notices_deliver
+
+
+@task()
+def create_policy_notices(version_id: int) -> int:
+    """Create the notices of a material version, then queue enough delivery tasks to share."""
+    count = notices_create(version=PolicyVersion.objects.get(pk=version_id))
+    batches = max(1, math.ceil(count / settings.POLICY_NOTICE_BATCH_SIZE))
+    for _ in range(batches):
+        deliver_policy_notices.enqueue()
+    return count
+
+
+@task()
+def deliver_policy_notices() -> dict:
+    """Send up to one batch of due notices; come back later for retries when the queue can."""
+    report = notices_deliver(limit=settings.POLICY_NOTICE_BATCH_SIZE)
+    if report.retrying and default_task_backend.supports_defer:
+        # Sends that failed here come back at their backoff time.
+        deliver_policy_notices.using(run_after=report.next_attempt_at).enqueue()
+    return {"sent": report.sent, "retrying": report.retrying, "failed": report.failed}
