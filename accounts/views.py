@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
-from policy.models import Acceptance
+from policy.models import Acceptance, Choice
 
 from .forms import UsernameReminderForm
 from .services import username_reminder_send
@@ -34,9 +34,12 @@ def username_reminder_done(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """The signed-in person's account: settings, and the policy versions they accepted."""
+    """The signed-in person's account: the versions they accepted and the choices they made."""
     return render(
         request,
         "account/overview.html",
-        {"acceptances": Acceptance.objects.for_user(request.user)},
+        {
+            "acceptances": Acceptance.objects.for_user(request.user),
+            "choices": Choice.objects.for_user(request.user),
+        },
     )

@@ -1,16 +1,33 @@
 """Admin for policy documents and versions: drafts are edited, published versions only read."""
 
+import csv
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.db.models import Count, Q
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from .models import Acceptance, Document, PolicyVersion
-from .services import version_copy_to_draft, version_draft_save, version_publish
+from . import redline
+from .models import Acceptance, Choice, Document, NewUse, PolicyNotice, PolicyVersion
+from .services import (
+    notices_requeue,
+    version_copy_to_draft,
+    version_draft_save,
+    version_publish,
+)
 
 
 @admin.register(Document)
@@ -53,11 +70,38 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class NewUseInline(admin.TabularInline):
+    """New uses of data a material version asks people about; frozen once published."""
+
+    model = NewUse
+    extra = 0
+    fields = ["name", "purpose", "description"]
+
+    def has_add_permission(self, request, obj=None):
+        return (obj is None or not obj.is_published) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return (obj is None or not obj.is_published) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return (obj is None or not obj.is_published) and super().has_delete_permission(request, obj)
+
+
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "title", "status", "effective_at", "published_at", "published_by"]
+    list_display = [
+        "__str__",
+        "title",
+        "status",
+        "is_material",
+        "effective_at",
+        "published_at",
+        "published_by",
+        "notices",
+    ]
     list_display_links = ["__str__"]
-    list_filter = [StatusFilter, "document"]
+    list_filter = [StatusFilter, "is_material", "document"]
+    inlines = [NewUseInline]
     list_select_related = ["document", "published_by"]
     search_fields = ["title", "summary", "body"]
     date_hierarchy = "effective_at"
@@ -65,6 +109,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         "number",
         "status",
         "preview",
+        "changes",
+        "notice_override_reason",
+        "notice_overridden_by",
         "sha256",
         "created_at",
         "created_by",
@@ -72,9 +119,9 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         "published_by",
     ]
     fieldsets = [
-        (None, {"fields": ["document", "title", "summary", "effective_at"]}),
+        (None, {"fields": ["document", "title", "summary", "effective_at", "is_material"]}),
         ("Text", {"fields": ["body"], "description": "Markdown. Save to see the preview below."}),
-        ("Preview", {"fields": ["preview"]}),
+        ("Preview", {"fields": ["preview", "changes"]}),
         (
             "Record",
             {
@@ -82,6 +129,8 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                     "number",
                     "status",
                     "sha256",
+                    "notice_override_reason",
+                    "notice_overridden_by",
                     "created_at",
                     "created_by",
                     "published_at",
@@ -110,10 +159,48 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         # body_html is the sanitiser's output (policy.rendering), made at save time.
         return format_html('<div class="policy-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
 
+    def get_queryset(self, request):
+        statuses = PolicyNotice.Status
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                notices_sent=Count("notices", filter=Q(notices__status=statuses.SENT)),
+                notices_pending=Count(
+                    "notices",
+                    filter=Q(notices__status__in=[statuses.PENDING, statuses.SENDING]),
+                ),
+                notices_failed=Count("notices", filter=Q(notices__status=statuses.FAILED)),
+            )
+        )
+
+    @admin.display(description="notices sent / pending / failed")
+    def notices(self, obj: PolicyVersion) -> str:
+        if not obj.is_material:
+            return "—"
+        return f"{obj.notices_sent} / {obj.notices_pending} / {obj.notices_failed}"
+
+    @admin.display(description="changes against the current version")
+    def changes(self, obj: PolicyVersion) -> str:
+        current = PolicyVersion.objects.filter(document_id=obj.document_id).current()
+        if not obj.pk or current is None or current.pk == obj.pk:
+            return "—"
+        return render_to_string(
+            "policy/_comparison.html", {"comparison": redline.compare(current.body, obj.body)}
+        )
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_published:
             # Published versions are the public record: nothing is editable.
-            return [*self.readonly_fields, "document", "title", "summary", "effective_at", "body"]
+            return [
+                *self.readonly_fields,
+                "document",
+                "title",
+                "summary",
+                "effective_at",
+                "is_material",
+                "body",
+            ]
         if obj is not None:
             return [*self.readonly_fields, "document"]
         return self.readonly_fields
@@ -152,9 +239,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             self.message_user(request, f"{version} is already published.", messages.WARNING)
             return HttpResponseRedirect(change_url)
         errors: list[str] = []
+        override_reason = request.POST.get("override_reason", "")
         if request.method == "POST":
             try:
-                version = version_publish(version=version, by=request.user)
+                version = version_publish(
+                    version=version, by=request.user, override_reason=override_reason
+                )
             except ValidationError as error:
                 errors = error.messages
             else:
@@ -173,6 +263,10 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             "current": current,
             "errors": errors,
             "change_url": change_url,
+            "override_reason": override_reason,
+            "can_override": request.user.has_perm("policy.override_notice_period"),
+            "notice_days": settings.POLICY_NOTICE_DAYS,
+            "comparison": redline.compare(current.body, version.body) if current else None,
         }
         return TemplateResponse(request, "admin/policy/policyversion/publish.html", context)
 
@@ -192,10 +286,52 @@ class PolicyVersionAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:policy_policyversion_change", args=[draft.pk]))
 
 
-@admin.register(Acceptance)
-class AcceptanceAdmin(admin.ModelAdmin):
-    """The ledger is evidence: staff may read and filter it, never add, edit or delete."""
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
 
+
+def export_csv(modeladmin, request: HttpRequest, queryset) -> StreamingHttpResponse:
+    """Stream the selected (or, with "select all", the filtered) records as CSV."""
+    fields = modeladmin.csv_fields
+    writer = csv.writer(_Echo())
+
+    def rows():
+        yield writer.writerow(fields)
+        for record in queryset.values_list(*fields).iterator(chunk_size=2000):
+            yield writer.writerow(record)
+
+    name = modeladmin.model._meta.model_name
+    return StreamingHttpResponse(
+        rows(),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}s.csv"'},
+    )
+
+
+export_csv.short_description = "Export the selected records as CSV"
+
+
+class LedgerAdmin(admin.ModelAdmin):
+    """The ledger is evidence: staff may read, filter and export it, never add, edit or delete."""
+
+    actions = [export_csv]
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Acceptance)
+class AcceptanceAdmin(LedgerAdmin):
     list_display = ["accepted_at", "user", "version", "method", "ip_address"]
     list_filter = ["method", "version__document", "version"]
     list_select_related = ["user", "version__document"]
@@ -211,13 +347,89 @@ class AcceptanceAdmin(admin.ModelAdmin):
         "ip_address",
         "user_agent",
     ]
-    fields = readonly_fields
+    csv_fields = [
+        "accepted_at",
+        "user__username",
+        "subject_id",
+        "version__document__slug",
+        "version__number",
+        "version_sha256",
+        "method",
+        "ip_address",
+        "user_agent",
+    ]
+
+
+@admin.register(Choice)
+class ChoiceAdmin(LedgerAdmin):
+    list_display = ["chosen_at", "user", "purpose", "allowed", "version", "method"]
+    list_filter = ["purpose", "allowed", "method", "version"]
+    list_select_related = ["user", "version__document"]
+    search_fields = ["user__username", "user__email", "purpose"]
+    date_hierarchy = "chosen_at"
+    readonly_fields = [
+        "user",
+        "subject_id",
+        "version",
+        "version_sha256",
+        "new_use",
+        "purpose",
+        "allowed",
+        "chosen_at",
+        "method",
+        "ip_address",
+        "user_agent",
+    ]
+    csv_fields = [
+        "chosen_at",
+        "user__username",
+        "subject_id",
+        "version__document__slug",
+        "version__number",
+        "version_sha256",
+        "purpose",
+        "allowed",
+        "method",
+        "ip_address",
+        "user_agent",
+    ]
+
+
+@admin.register(PolicyNotice)
+class PolicyNoticeAdmin(admin.ModelAdmin):
+    """Delivery of change notices: read-only, except putting checked failures back in the queue."""
+
+    list_display = ["version", "user", "status", "attempts", "email", "sent_at", "last_error"]
+    list_filter = ["status", "version"]
+    list_select_related = ["version__document", "user"]
+    search_fields = ["user__username", "email"]
+    readonly_fields = [
+        "version",
+        "user",
+        "status",
+        "attempts",
+        "email",
+        "created_at",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+        "last_error",
+    ]
+    actions = ["requeue"]
+
+    @admin.action(description="Requeue failed notices (check first that they were not sent)")
+    def requeue(self, request: HttpRequest, queryset) -> None:
+        count = notices_requeue(notices=queryset)
+        self.message_user(request, f"Requeued {count} failed notice(s).", messages.SUCCESS)
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
+        return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
         return False

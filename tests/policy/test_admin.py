@@ -12,6 +12,10 @@ from tests.factories import make_draft, make_user
 pytestmark = pytest.mark.django_db
 
 
+# The management form of the "new uses" inline, as the admin page submits it.
+NO_NEW_USES = {"new_uses-TOTAL_FORMS": "0", "new_uses-INITIAL_FORMS": "0"}
+
+
 def change_url(version: PolicyVersion) -> str:
     return reverse("admin:policy_policyversion_change", args=[version.pk])
 
@@ -78,6 +82,7 @@ def test_staff_create_a_draft_and_see_it_rendered(admin_client, privacy):
             "title": "Privacy Policy",
             "summary": "Plainer words.",
             "body": "## Plain words\n\n<script>alert(1)</script> We keep little.",
+            **NO_NEW_USES,
         },
     )
     assert response.status_code == HTTPStatus.FOUND
@@ -91,7 +96,7 @@ def test_staff_create_a_draft_and_see_it_rendered(admin_client, privacy):
 def test_draft_form_shows_field_errors_and_saves_nothing(admin_client, privacy):
     response = admin_client.post(
         reverse("admin:policy_policyversion_add"),
-        {"document": privacy.pk, "title": "", "summary": "", "body": ""},
+        {"document": privacy.pk, "title": "", "summary": "", "body": "", **NO_NEW_USES},
     )
     assert response.status_code == HTTPStatus.OK
     assert "This field is required." in response.content.decode()

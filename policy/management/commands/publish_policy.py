@@ -5,9 +5,9 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
-from policy.models import Document, PolicyVersion
+from policy.models import Document, NewUse, PolicyVersion
 from policy.services import version_draft_save, version_publish
 
 
@@ -22,6 +22,14 @@ def aware_datetime(value: str) -> datetime:
             f"--effective-at: {value!r} has no time zone; add one, e.g. 2027-01-01T00:00:00-05:00"
         )
     return moment
+
+
+def new_use(value: str) -> tuple[str, str]:
+    """Parse "NAME: DESCRIPTION"."""
+    name, sep, description = value.partition(":")
+    if not sep or not name.strip() or not description.strip():
+        raise CommandError(f'--new-use: {value!r} is not in the form "NAME: DESCRIPTION"')
+    return name.strip(), description.strip()
 
 
 class Command(BaseCommand):
@@ -41,6 +49,25 @@ class Command(BaseCommand):
             "--effective-at", type=aware_datetime, help="When it takes effect (ISO-8601 with zone)."
         )
         parser.add_argument("--draft", action="store_true", help="Create a draft; do not publish.")
+        parser.add_argument(
+            "--material",
+            action="store_true",
+            help="A material change: people are emailed and asked to review it.",
+        )
+        parser.add_argument(
+            "--new-use",
+            action="append",
+            default=[],
+            type=new_use,
+            metavar="NAME: DESCRIPTION",
+            help="A new use of data that people must agree to (repeatable; implies --material).",
+        )
+        parser.add_argument(
+            "--override-notice",
+            default="",
+            metavar="REASON",
+            help="Publish a material change with less than POLICY_NOTICE_DAYS notice, and why.",
+        )
 
     def handle(self, *args, **options):
         path: Path = options["file"]
@@ -71,13 +98,20 @@ class Command(BaseCommand):
                         body=body,
                         summary=options["summary"],
                         effective_at=options["effective_at"],
+                        is_material=options["material"] or bool(options["new_use"]),
                     ),
                     by=None,
                 )
+                for name, description in options["new_use"]:
+                    NewUse.objects.create(version=version, name=name, description=description)
                 if not options["draft"]:
-                    version = version_publish(version=version, by=None)
+                    version = version_publish(
+                        version=version, by=None, override_reason=options["override_notice"]
+                    )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from error
+        except IntegrityError as error:
+            raise CommandError("two --new-use options have the same name") from error
 
         state = "Saved draft" if options["draft"] else "Published"
         self.stderr.write(f"{state} {version} ({version.get_absolute_url()})")

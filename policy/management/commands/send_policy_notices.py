@@ -1,0 +1,57 @@
+"""Send every due policy-change notice now, with a progress bar; failures are retried later."""
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from policy.models import PolicyNotice
+from policy.services import notices_deliver
+
+
+class ProgressBar:
+    """A one-line text progress bar on stderr (redrawn in place on a terminal)."""
+
+    def __init__(self, total: int, stream, width: int = 30):
+        self.total, self.stream, self.width, self.done = max(total, 1), stream, width, 0
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, outcome: str) -> None:
+        self.done += 1
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        if self.stream.isatty() or self.done == self.total or self.done % 100 == 0:
+            self.draw()
+
+    def draw(self) -> None:
+        filled = int(self.width * min(self.done, self.total) / self.total)
+        counts = ", ".join(f"{n} {name}" for name, n in sorted(self.counts.items()))
+        end = "\r" if self.stream.isatty() and self.done < self.total else "\n"
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"[{bar}] {self.done}/{self.total} {counts}{end}")
+        self.stream.flush()
+
+
+class Command(BaseCommand):
+    help = "Send the pending notices of material policy changes, showing progress."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--limit", type=int, help="Stop after this many notices.")
+
+    def handle(self, *args, limit=None, **options):
+        due = PolicyNotice.objects.due().count()
+        total = min(due, limit) if limit else due
+        if not total:
+            self.stdout.write("No notices are due.")
+            return
+        progress = ProgressBar(total, sys.stderr) if options["verbosity"] else None
+        report = notices_deliver(limit=limit, progress=progress)
+        self.stdout.write(
+            f"Sent {report.sent}; {report.retrying} will be retried; {report.failed} failed"
+            + (
+                f"; {report.interrupted} interrupted earlier (see admin)"
+                if report.interrupted
+                else ""
+            )
+            + "."
+        )
+        for error in report.errors[:20]:
+            self.stderr.write(f"  {error}")
