@@ -1,7 +1,5 @@
 """Send every due policy-change notice now, with a progress bar; failures are retried later."""
 
-import sys
-
 from django.core.management.base import BaseCommand
 
 from policy.models import PolicyNotice
@@ -9,24 +7,25 @@ from policy.services import notices_deliver
 
 
 class ProgressBar:
-    """A one-line text progress bar on stderr (redrawn in place on a terminal)."""
+    """A one-line text progress bar, redrawn in place on a terminal, every 100 otherwise."""
 
     def __init__(self, total: int, stream, width: int = 30):
         self.total, self.stream, self.width, self.done = max(total, 1), stream, width, 0
+        self.tty = stream.isatty()
         self.counts: dict[str, int] = {}
 
     def __call__(self, outcome: str) -> None:
         self.done += 1
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
-        if self.stream.isatty() or self.done == self.total or self.done % 100 == 0:
+        if self.tty or self.done == self.total or self.done % 100 == 0:
             self.draw()
 
     def draw(self) -> None:
         filled = int(self.width * min(self.done, self.total) / self.total)
         counts = ", ".join(f"{n} {name}" for name, n in sorted(self.counts.items()))
-        end = "\r" if self.stream.isatty() and self.done < self.total else "\n"
+        end = "\r" if self.tty and self.done < self.total else "\n"
         bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"[{bar}] {self.done}/{self.total} {counts}{end}")
+        self.stream.write(f"[{bar}] {self.done}/{self.total} {counts}", ending=end)
         self.stream.flush()
 
 
@@ -42,7 +41,7 @@ class Command(BaseCommand):
         if not total:
             self.stdout.write("No notices are due.")
             return
-        progress = ProgressBar(total, sys.stderr) if options["verbosity"] else None
+        progress = ProgressBar(total, self.stderr) if options["verbosity"] else None
         report = notices_deliver(limit=limit, progress=progress)
         self.stdout.write(
             f"Sent {report.sent}; {report.retrying} will be retried; {report.failed} failed"

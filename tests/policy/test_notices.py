@@ -1,0 +1,284 @@
+"""Telling every user about a material change: one notice each, never two, whatever fails."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from policy.models import PolicyNotice, PolicyVersion
+from policy.services import (
+    INTERRUPTED,
+    MAX_ATTEMPTS,
+    notices_create,
+    notices_deliver,
+    notices_recover_interrupted,
+    version_draft_save,
+    version_publish,
+)
+from tests.factories import make_verified_user
+from tests.mail_backends import DyingBackend, FlakyBackend, WorkerKilled
+from tests.processes import ROOT, child_env
+
+pytestmark = pytest.mark.django_db
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="worker processes need a shared server database"
+)
+
+
+def material_draft(privacy, **fields) -> PolicyVersion:
+    defaults = {
+        "title": "Privacy Policy",
+        "body": "## 1. Partners\n\nWe may share data with partners, if you allow it.",
+        "summary": "We may share data with partners, if you allow it.",
+        "is_material": True,
+        "effective_at": timezone.now() + timedelta(days=31),
+    }
+    return version_draft_save(
+        version=PolicyVersion(document=privacy, **{**defaults, **fields}), by=None
+    )
+
+
+@pytest.fixture
+def people(db):
+    """Three people who should be told, and two who should not."""
+    told = [make_verified_user(name) for name in ["alice", "bob", "carol"]]
+    make_verified_user("dormant", is_active=False)
+    unverified = make_verified_user("newbie")
+    EmailAddress.objects.filter(user=unverified).update(verified=False)
+    return told
+
+
+@pytest.fixture
+def version(privacy, people) -> PolicyVersion:
+    """A published material version whose notices exist but are not sent yet."""
+    published = version_publish(version=material_draft(privacy), by=None)
+    notices_create(version=published)
+    return published
+
+
+def recipients(mailoutbox) -> Counter:
+    return Counter(address for message in mailoutbox for address in message.to)
+
+
+def later(monkeypatch, delta: timedelta) -> None:
+    """Move the clock forward by `delta`."""
+    moment = timezone.now() + delta
+    monkeypatch.setattr(timezone, "now", lambda: moment)
+
+
+def test_publishing_a_material_version_tells_each_verified_active_user_once(
+    privacy, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_publish(version=material_draft(privacy), by=None)
+    assert recipients(mailoutbox) == Counter(
+        {"alice@example.com": 1, "bob@example.com": 1, "carol@example.com": 1}
+    )
+    assert set(version.notices.values_list("status", flat=True)) == {"sent"}
+    assert version.notices.count() == 3
+
+
+def test_a_non_material_version_sends_no_notice(
+    privacy, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version_publish(version=material_draft(privacy, is_material=False), by=None)
+    assert mailoutbox == []
+    assert not PolicyNotice.objects.exists()
+
+
+def test_creating_notices_again_creates_no_duplicates(version):
+    assert notices_create(version=version) == 3
+    assert notices_create(version=version) == 3
+
+
+def test_notices_are_created_in_batches(version, django_assert_max_num_queries):
+    PolicyNotice.objects.all().delete()
+    for n in range(7):
+        make_verified_user(f"extra{n}")
+    # 10 users, pages of 3: 4 pages of ids + 4 inserts + 1 empty page + 1 count.
+    with django_assert_max_num_queries(12):
+        assert notices_create(version=version, batch_size=3) == 10
+
+
+def test_a_retried_delivery_sends_nothing_twice(version, mailoutbox):
+    first = notices_deliver()
+    second = notices_deliver()
+    assert (first.sent, second.sent) == (3, 0)
+    assert recipients(mailoutbox) == Counter(
+        {"alice@example.com": 1, "bob@example.com": 1, "carol@example.com": 1}
+    )
+    assert PolicyNotice.objects.filter(status="sent", sent_at__isnull=False).count() == 3
+
+
+def test_a_failed_send_is_recorded_then_retried_with_backoff(
+    version, mailoutbox, settings, monkeypatch
+):
+    settings.EMAIL_BACKEND = "tests.mail_backends.FlakyBackend"
+    monkeypatch.setattr(FlakyBackend, "failing", {"bob@example.com"})
+    monkeypatch.setattr(FlakyBackend, "failures_left", 1)
+
+    report = notices_deliver()
+    assert (report.sent, report.retrying) == (2, 1)
+    notice = PolicyNotice.objects.get(user__username="bob")
+    assert notice.status == "pending"
+    assert notice.attempts == 1
+    assert "ConnectionRefusedError" in notice.last_error
+    assert notice.next_attempt_at > timezone.now() + timedelta(seconds=50)
+
+    assert notices_deliver().sent == 0  # not due yet: backoff
+    later(monkeypatch, timedelta(minutes=2))
+    assert notices_deliver().sent == 1
+    notice.refresh_from_db()
+    assert (notice.status, notice.attempts, notice.last_error) == ("sent", 2, "")
+    assert recipients(mailoutbox)["bob@example.com"] == 1
+
+
+def test_a_notice_that_keeps_failing_ends_up_failed_and_reported(
+    version, mailoutbox, settings, monkeypatch
+):
+    settings.EMAIL_BACKEND = "tests.mail_backends.FlakyBackend"
+    monkeypatch.setattr(FlakyBackend, "failing", {"bob@example.com"})
+    monkeypatch.setattr(FlakyBackend, "failures_left", 99)
+    for attempt in range(MAX_ATTEMPTS):
+        later(monkeypatch, timedelta(hours=2 * attempt))
+        notices_deliver()
+    notice = PolicyNotice.objects.get(user__username="bob")
+    assert (notice.status, notice.attempts) == ("failed", MAX_ATTEMPTS)
+    assert "refused" in notice.last_error
+    later(monkeypatch, timedelta(days=2))
+    assert notices_deliver().sent == 0  # failed notices wait for a person
+    assert recipients(mailoutbox)["bob@example.com"] == 0
+
+
+def test_a_worker_dying_mid_batch_then_a_rerun_sends_each_notice_at_most_once(
+    version, mailoutbox, settings, monkeypatch
+):
+    settings.EMAIL_BACKEND = "tests.mail_backends.DyingBackend"
+    monkeypatch.setattr(DyingBackend, "deliveries_left", 1)
+    with pytest.raises(WorkerKilled):
+        notices_deliver()
+    statuses = Counter(PolicyNotice.objects.values_list("status", flat=True))
+    assert statuses == Counter({"sent": 1, "sending": 1, "pending": 1})
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert notices_deliver().sent == 1  # the pending one; the one in flight is left alone
+    in_flight = PolicyNotice.objects.get(status="sending")
+
+    later(monkeypatch, timedelta(minutes=20))
+    report = notices_deliver()
+    assert (report.sent, report.interrupted) == (0, 1)
+    in_flight.refresh_from_db()
+    assert in_flight.status == "failed"
+    assert in_flight.last_error == INTERRUPTED
+    counts = recipients(mailoutbox)
+    assert max(counts.values()) == 1
+    assert sum(counts.values()) == 2
+    assert in_flight.user.email not in counts
+
+
+def test_send_policy_notices_shows_progress_and_a_summary(version, mailoutbox):
+    out, err = StringIO(), StringIO()
+    call_command("send_policy_notices", stdout=out, stderr=err)
+    assert "[" + "#" * 30 + "] 3/3 3 sent" in err.getvalue()
+    assert "Sent 3; 0 will be retried; 0 failed." in out.getvalue()
+    out = StringIO()
+    call_command("send_policy_notices", stdout=out)
+    assert "No notices are due." in out.getvalue()
+
+
+# Real worker processes on PostgreSQL: two at once, and one killed with SIGKILL.
+
+WORKER = """
+import django
+django.setup()
+from django.conf import settings
+settings.EMAIL_BACKEND = "tests.mail_backends.SlowFileBackend"
+settings.TEST_MAIL_DIR = {folder!r}
+settings.TEST_MAIL_DELAY = {delay}
+from django.core.management import call_command
+call_command("send_policy_notices", verbosity=0)
+"""
+
+
+def _many_people(count: int) -> None:
+    user_model = get_user_model()
+    users = user_model.objects.bulk_create(
+        user_model(username=f"person{n}", email=f"person{n}@example.com", password="!")
+        for n in range(count)
+    )
+    EmailAddress.objects.bulk_create(
+        EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users
+    )
+
+
+def _worker(folder: Path, delay: float) -> subprocess.Popen:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER.format(folder=str(folder), delay=delay)],
+        cwd=ROOT,
+        env=child_env(DJANGO_DEBUG="on", DATABASE_URL=url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _delivered(folder: Path) -> Counter:
+    return Counter(path.name.split("--")[0] for path in folder.iterdir())
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_worker_processes_at_once_deliver_each_notice_once(privacy, tmp_path):
+    version = version_publish(version=material_draft(privacy), by=None)
+    _many_people(300)  # after publishing, so only the worker processes deliver
+    notices_create(version=version)
+    workers = [_worker(tmp_path, delay=0.002) for _ in range(2)]
+    for worker in workers:
+        _, err = worker.communicate(timeout=240)
+        assert worker.returncode == 0, err.decode()[-2000:]
+    delivered = _delivered(tmp_path)
+    assert len(delivered) == 300
+    assert set(delivered.values()) == {1}
+    assert PolicyNotice.objects.filter(status="sent").count() == 300
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_killing_a_worker_mid_batch_then_rerunning_never_sends_twice(privacy, tmp_path):
+    version = version_publish(version=material_draft(privacy), by=None)
+    _many_people(60)  # after publishing, so only the worker processes deliver
+    notices_create(version=version)
+    victim = _worker(tmp_path, delay=0.05)
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.iterdir())) < 15 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert victim.returncode == -signal.SIGKILL
+    assert PolicyNotice.objects.filter(status="pending").exists()  # it really died partway
+
+    rerun = _worker(tmp_path, delay=0.0)
+    _, err = rerun.communicate(timeout=240)
+    assert rerun.returncode == 0, err.decode()[-2000:]
+    assert notices_recover_interrupted(lease=timedelta(0)) <= 1
+    delivered = _delivered(tmp_path)
+    assert max(delivered.values()) == 1  # nobody got it twice
+    unsent = PolicyNotice.objects.exclude(status="sent")
+    assert unsent.count() <= 1  # at most the one in flight when the worker died
+    assert all(notice.last_error == INTERRUPTED for notice in unsent)
+    assert len(delivered) + unsent.count() >= 60 - unsent.count()
+    assert PolicyNotice.objects.filter(status="sent").count() >= 59
