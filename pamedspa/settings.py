@@ -102,6 +102,13 @@ DATABASES = {
     ),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers and a writer work at once and makes commits cheap; IMMEDIATE takes the
+    # write lock up front, so concurrent writers wait instead of failing with "locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections, checked before reuse; fail fast when the server is unreachable.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)

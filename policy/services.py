@@ -232,6 +232,7 @@ def notices_deliver(
 
     report = DeliveryReport(interrupted=notices_recover_interrupted())
     handled = 0
+    contexts: dict[int, dict] = {}  # the part of each version's email that all share
     connection = get_connection()
     while limit is None or handled < limit:
         size = batch_size if limit is None else min(batch_size, limit - handled)
@@ -239,7 +240,7 @@ def notices_deliver(
         if not ids:
             break
         for pk in ids:
-            outcome = _notice_deliver(pk, connection=connection, report=report)
+            outcome = _notice_deliver(pk, connection=connection, report=report, contexts=contexts)
             if outcome is None:
                 continue  # another worker claimed it first
             handled += 1
@@ -269,7 +270,10 @@ def notices_requeue(*, notices) -> int:
     )
 
 
-def _notice_deliver(pk: int, *, connection, report: DeliveryReport) -> str | None:
+def _notice_deliver(pk: int, *, connection, report: DeliveryReport, contexts: dict) -> str | None:
+    from allauth.account.models import EmailAddress
+    from django.db.models import OuterRef, Subquery
+
     now = timezone.now()
     claimed = (
         PolicyNotice.objects.due(now)
@@ -278,14 +282,25 @@ def _notice_deliver(pk: int, *, connection, report: DeliveryReport) -> str | Non
     )
     if not claimed:
         return None
-    notice = PolicyNotice.objects.select_related("user", "version__document").get(pk=pk)
+    address = (
+        EmailAddress.objects.filter(user=OuterRef("user"), verified=True)
+        .order_by("-primary", "pk")
+        .values("email")[:1]
+    )
+    notice = (
+        PolicyNotice.objects.select_related("user").annotate(address=Subquery(address)).get(pk=pk)
+    )
+    if notice.version_id not in contexts:
+        contexts[notice.version_id] = _notice_context(notice.version_id)
     try:
-        address = _notice_send(notice, connection=connection)
+        if notice.address is None:
+            raise ValueError("the user has no verified email address any more")
+        _notice_send(notice, contexts[notice.version_id], connection=connection)
     except Exception as error:  # any failure to hand over the mail is retried, then reported
         connection.close()
         return _notice_failed(notice, error, report=report)
     PolicyNotice.objects.filter(pk=pk).update(
-        status=PolicyNotice.Status.SENT, sent_at=timezone.now(), email=address, last_error=""
+        status=PolicyNotice.Status.SENT, sent_at=timezone.now(), email=notice.address, last_error=""
     )
     report.sent += 1
     return "sent"
@@ -309,49 +324,43 @@ def _notice_failed(notice: PolicyNotice, error: Exception, *, report: DeliveryRe
     return "retrying"
 
 
-def _notice_send(notice: PolicyNotice, *, connection) -> str:
-    """Hand one notice to the mail server; returns the address it went to."""
-    from allauth.account.models import EmailAddress
+def _notice_context(version_id: int) -> dict:
+    """What every notice of one version shares: the version, its new uses and the links."""
+    version = PolicyVersion.objects.select_related("document").get(pk=version_id)
+    previous = PolicyVersion.objects.previous_to(version)
+    slug = version.document.slug
+    compare = (
+        reverse("policy:compare", args=[slug, previous.number, version.number])
+        if previous
+        else version.get_absolute_url()
+    )
+    return {
+        "version": version,
+        "new_uses": list(version.new_uses.all()),
+        "site_name": settings.SITE_NAME,
+        "review_url": settings.SITE_URL + reverse("policy:review", args=[slug]) + "?via=email",
+        "compare_url": settings.SITE_URL + compare,
+        "version_url": settings.SITE_URL + version.get_absolute_url(),
+        "message_domain": urlsplit(settings.SITE_URL).hostname,
+    }
+
+
+def _notice_send(notice: PolicyNotice, shared: dict, *, connection) -> None:
+    """Hand one notice to the mail server."""
     from django.core.mail import EmailMultiAlternatives
     from django.template.loader import render_to_string
 
-    address = (
-        EmailAddress.objects.filter(user=notice.user, verified=True)
-        .order_by("-primary", "pk")
-        .values_list("email", flat=True)
-        .first()
-    )
-    if address is None:
-        raise ValueError("the user has no verified email address any more")
-    version = notice.version
-    previous = PolicyVersion.objects.previous_to(version)
-    document = version.document.slug
-    context = {
-        "user": notice.user,
-        "version": version,
-        "site_name": settings.SITE_NAME,
-        "review_url": settings.SITE_URL + reverse("policy:review", args=[document]) + "?via=email",
-        "compare_url": settings.SITE_URL
-        + (
-            reverse("policy:compare", args=[document, previous.number, version.number])
-            if previous
-            else version.get_absolute_url()
-        ),
-        "version_url": settings.SITE_URL + version.get_absolute_url(),
-    }
+    context = {**shared, "user": notice.user}
     subject = " ".join(render_to_string("policy/email/notice_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=render_to_string("policy/email/notice_message.txt", context),
-        to=[address],
+        to=[notice.address],
         connection=connection,
         # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
-        headers={
-            "Message-ID": f"<policy-notice-{notice.pk}@{urlsplit(settings.SITE_URL).hostname}>"
-        },
+        headers={"Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>"},
     )
     message.attach_alternative(
         render_to_string("policy/email/notice_message.html", context), "text/html"
     )
     message.send()
-    return address
