@@ -73,9 +73,8 @@ def _run(args, settings, port: int) -> int:
         EmailAddress.objects.bulk_create(
             EmailAddress(user=u, email=u.email, verified=True, primary=True) for u in users
         )
-    print(
-        f"setup: {args.users:,} users in {time.perf_counter() - started:.1f} s ({connection.vendor})"
-    )
+    seconds = time.perf_counter() - started
+    print(f"setup: {args.users:,} users in {seconds:.1f} s ({connection.vendor})")
 
     document = Document.objects.get(slug="privacy")
     version = version_publish(
@@ -110,12 +109,9 @@ def _run(args, settings, port: int) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     duplicates = PolicyNotice.objects.filter(status="sent").count() != sent
 
-    print(
-        f"notices created: {created:,} in {create_seconds:.1f} s = {created / create_seconds:,.0f}/s"
-    )
-    print(
-        f"messages sent:   {sent:,} in {send_seconds:.1f} s = {sent / send_seconds:,.0f}/s (SMTP sink)"
-    )
+    created_rate, sent_rate = created / create_seconds, sent / send_seconds
+    print(f"notices created: {created:,} in {create_seconds:.1f} s = {created_rate:,.0f}/s")
+    print(f"messages sent:   {sent:,} in {send_seconds:.1f} s = {sent_rate:,.0f}/s (SMTP sink)")
     print(
         f"peak RSS:        {peak_mb:.0f} MB (limit {RSS_LIMIT_MB} MB) -> "
         f"{'OK' if peak_mb < RSS_LIMIT_MB else 'OVER'}"
