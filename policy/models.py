@@ -71,6 +71,7 @@ class PolicyVersionQuerySet(models.QuerySet):
         return (
             self.published()
             .filter(document_id=version.document_id, number__lt=version.number)
+            .select_related("document")
             .order_by("-number")
             .first()
         )
@@ -355,6 +356,10 @@ class NewUse(models.Model):
             raise PublishedVersionError("The new uses of a published version cannot change.")
         return super().delete(*args, **kwargs)
 
+    def clean(self) -> None:
+        # Before the form checks the constraints: an empty purpose comes from the name.
+        self.purpose = self.purpose or slugify(self.name)[:60]
+
 
 class ChoiceQuerySet(models.QuerySet):
     def allows(self, user, purpose: str) -> bool:
@@ -406,6 +411,7 @@ class Choice(models.Model):
     class Meta:
         ordering = ["-chosen_at", "-pk"]
         verbose_name = "choice about a new use"
+        verbose_name_plural = "choices about new uses"
         indexes = [models.Index(fields=["user", "purpose", "-chosen_at"])]
         constraints = [
             models.CheckConstraint(

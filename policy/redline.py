@@ -107,14 +107,43 @@ def _compare(old: list[Section], new: list[Section]) -> Comparison:
     counter = _WordCounter()
     matcher = SequenceMatcher(None, [s.title for s in old], [s.title for s in new], autojunk=False)
     for _op, i1, i2, j1, j2 in matcher.get_opcodes():
-        pairs = list(zip(old[i1:i2], new[j1:j2], strict=False))
-        for before, after in pairs:
-            changes.append(_section_change(before, after, counter))
-        for before in old[i1 + len(pairs) : i2]:
-            changes.append(_whole(before, "removed", counter))
-        for after in new[j1 + len(pairs) : j2]:
-            changes.append(_whole(after, "added", counter))
+        for before, after in _pair(old[i1:i2], new[j1:j2]):
+            if before is None:
+                changes.append(_whole(after, "added", counter))
+            elif after is None:
+                changes.append(_whole(before, "removed", counter))
+            else:
+                changes.append(_section_change(before, after, counter))
     return Comparison(tuple(changes), counter.added, counter.removed)
+
+
+SIMILAR = 0.5  # sections whose words are at least this alike are one section, edited
+
+
+def _pair(olds: list[Section], news: list[Section]) -> list[tuple[Section | None, Section | None]]:
+    """Match sections in order, pairing an old one only with a new one that resembles it."""
+    pairs: list[tuple[Section | None, Section | None]] = []
+    start = 0
+    for before in olds:
+        best, best_ratio = None, SIMILAR
+        for index in range(start, len(news)):
+            ratio = SequenceMatcher(
+                None, _words(before), _words(news[index]), autojunk=False
+            ).ratio()
+            if ratio >= best_ratio:
+                best, best_ratio = index, ratio
+        if best is None:
+            pairs.append((before, None))
+            continue
+        pairs += [(None, after) for after in news[start:best]]
+        pairs.append((before, news[best]))
+        start = best + 1
+    pairs += [(None, after) for after in news[start:]]
+    return pairs
+
+
+def _words(section: Section) -> list[str]:
+    return " ".join([section.title, *(b.text for b in section.blocks)]).split()
 
 
 class _WordCounter:
@@ -153,7 +182,7 @@ def _whole(section: Section, status: str, counter: _WordCounter) -> SectionChang
     parts = [(b.kind, _mark(tag, b.text, counter)) for b in section.blocks]
     return SectionChange(
         status=status,
-        title_html=sanitize(_mark(tag, section.title, _WordCounter())),
+        title_html=sanitize(_mark(tag, section.title, counter)),
         body_html=sanitize(_render(parts)),
         anchor=_anchor(section.title),
     )

@@ -8,9 +8,13 @@ from django.contrib.syndication.views import Feed
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.formats import date_format
+from django.utils.html import escape
 from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -94,6 +98,7 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
 
 
 @require_safe
+@transaction.non_atomic_requests
 def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse:
     """What changed between two published versions, section by section."""
     versions = {
@@ -109,6 +114,7 @@ def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse
 
 
 @require_safe
+@transaction.non_atomic_requests
 def changes(request: HttpRequest, document: str, number: int) -> HttpResponse:
     """What changed in version `number`, against the published version before it."""
     newer = get_object_or_404(
@@ -206,10 +212,12 @@ class VersionFeed(Feed):
         return document.versions.published().select_related("document").order_by("-number")[:50]
 
     def item_title(self, version: PolicyVersion) -> str:
-        return f"Version {version.number}, effective {version.effective_at:%B %-d, %Y}"
+        effective = date_format(timezone.localtime(version.effective_at), "F j, Y")
+        return f"Version {version.number}, effective {effective}"
 
     def item_description(self, version: PolicyVersion) -> str:
-        return version.summary
+        # Atom carries the description as HTML: the summary is plain text.
+        return linebreaksbr(escape(version.summary))
 
     def item_pubdate(self, version: PolicyVersion):
         return version.published_at

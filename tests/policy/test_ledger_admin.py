@@ -1,0 +1,367 @@
+"""Admin for the ledger and material changes: CSV export, notices, new uses and short notice."""
+
+import csv
+import html
+import io
+import re
+from datetime import timedelta
+from http import HTTPStatus
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+from django.utils import timezone
+
+from policy.models import Acceptance, Choice, NewUse, PolicyNotice, PolicyVersion
+from policy.services import acceptance_record, review_submit, version_publish
+from tests.factories import make_draft, make_user, make_verified_user
+
+pytestmark = pytest.mark.django_db
+
+# The management form of the "new uses" inline, as the admin page submits it.
+NO_NEW_USES = {"new_uses-TOTAL_FORMS": "0", "new_uses-INITIAL_FORMS": "0"}
+
+ACCEPTANCE_COLUMNS = [
+    "accepted_at",
+    "user__username",
+    "subject_id",
+    "version__document__slug",
+    "version__number",
+    "version_sha256",
+    "method",
+    "ip_address",
+    "user_agent",
+]
+CHOICE_COLUMNS = [
+    "chosen_at",
+    "user__username",
+    "subject_id",
+    "version__document__slug",
+    "version__number",
+    "version_sha256",
+    "purpose",
+    "allowed",
+    "method",
+    "ip_address",
+    "user_agent",
+]
+
+
+def material_draft(document, *, days: int, name: str = "Partner offers") -> PolicyVersion:
+    """A material draft taking effect in `days` days, asking about one new use."""
+    draft = make_draft(
+        document,
+        body="## Partners\n\nWe may send you offers from partner clinics.",
+        summary="We would like to send you partner offers.",
+        effective_at=timezone.now() + timedelta(days=days),
+    )
+    draft.is_material = True
+    draft.save()
+    NewUse.objects.create(
+        version=draft, name=name, description="Offers from partner clinics near you."
+    )
+    return draft
+
+
+@pytest.fixture
+def people(db):
+    """Two people with verified addresses, who get notices of material changes."""
+    return make_verified_user("alice"), make_verified_user("bob")
+
+
+@pytest.fixture
+def material(privacy, people, django_capture_on_commit_callbacks, mailoutbox):
+    """Version 2: material, published with 31 days' notice; its notices sent to both people."""
+    draft = material_draft(privacy, days=31)
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_publish(version=draft, by=None)
+    assert len(mailoutbox) == 2
+    return version
+
+
+@pytest.fixture
+def choices(material, people):
+    """Alice allows the new use, Bob does not."""
+    alice, bob = people
+    use = material.new_uses.get()
+    for user, allowed, address in [(alice, True, "192.0.2.1"), (bob, False, "192.0.2.2")]:
+        review_submit(
+            user=user,
+            version=material,
+            answers={use: allowed},
+            method="review",
+            ip_address=address,
+            user_agent="Browser/1.0",
+        )
+    return Choice.objects.get(user=alice), Choice.objects.get(user=bob)
+
+
+def export(admin_client, model: str, records) -> tuple:
+    """POST the export_csv action for `records`; return the response and its parsed rows."""
+    response = admin_client.post(
+        reverse(f"admin:policy_{model}_changelist"),
+        {"action": "export_csv", "_selected_action": [r.pk for r in records]},
+    )
+    assert response.status_code == HTTPStatus.OK
+    content = b"".join(response.streaming_content).decode()
+    return response, list(csv.reader(io.StringIO(content)))
+
+
+def publish_url(version: PolicyVersion) -> str:
+    return reverse("admin:policy_policyversion_publish", args=[version.pk])
+
+
+def test_choice_changelist_lists_each_answer(admin_client, choices):
+    response = admin_client.get(reverse("admin:policy_choice_changelist"))
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert len(re.findall(r'<td class="field-purpose">partner-offers</td>', page)) == 2
+    assert "Privacy Policy v2" in page
+
+
+def test_notice_changelist_lists_each_notice_with_its_status(admin_client, material):
+    response = admin_client.get(reverse("admin:policy_policynotice_changelist"))
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert "alice@example.com" in page
+    assert "bob@example.com" in page
+    assert len(re.findall(r'<td class="field-status">sent</td>', page)) == 2
+
+
+def test_acceptances_export_as_csv_one_row_per_selected_record(admin_client, privacy, people):
+    alice, bob = people
+    seed = privacy.versions.get(number=1)
+    records = [
+        acceptance_record(
+            user=user, version=seed, method="signup", ip_address=ip, user_agent="Browser/1.0"
+        )
+        for user, ip in [(alice, "192.0.2.1"), (bob, "192.0.2.2"), (alice, "192.0.2.3")]
+    ]
+    response, rows = export(admin_client, "acceptance", records[:2])
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="acceptances.csv"'
+    assert rows[0] == ACCEPTANCE_COLUMNS
+    assert sorted(row[1:] for row in rows[1:]) == [
+        ["alice", "", "privacy", "1", seed.sha256, "signup", "192.0.2.1", "Browser/1.0"],
+        ["bob", "", "privacy", "1", seed.sha256, "signup", "192.0.2.2", "Browser/1.0"],
+    ]
+    assert {row[0] for row in rows[1:]} == {str(r.accepted_at) for r in records[:2]}
+
+
+def test_choices_export_as_csv_one_row_per_selected_record(admin_client, material, choices):
+    alice_choice, _bob_choice = choices
+    response, rows = export(admin_client, "choice", [alice_choice])
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="choices.csv"'
+    assert rows == [
+        CHOICE_COLUMNS,
+        [
+            str(alice_choice.chosen_at),
+            "alice",
+            "",
+            "privacy",
+            "2",
+            material.sha256,
+            "partner-offers",
+            "True",
+            "review",
+            "192.0.2.1",
+            "Browser/1.0",
+        ],
+    ]
+
+
+def test_choices_export_of_both_records_says_who_allowed_what(admin_client, choices):
+    _response, rows = export(admin_client, "choice", choices)
+    assert len(rows) == 3
+    allowed = {row[1]: row[7] for row in rows[1:]}
+    assert allowed == {"alice": "True", "bob": "False"}
+
+
+def test_export_leaves_the_ledger_unchanged(admin_client, choices):
+    export(admin_client, "choice", choices)
+    assert Choice.objects.count() == 2
+    assert Acceptance.objects.count() == 2
+
+
+def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_client, material):
+    carol = make_verified_user("carol")
+    failed = PolicyNotice.objects.create(
+        version=material,
+        user=carol,
+        status=PolicyNotice.Status.FAILED,
+        attempts=5,
+        last_error="SMTPServerDisconnected: gone",
+    )
+    sent = PolicyNotice.objects.get(version=material, user__username="alice")
+    sent_at = sent.sent_at
+    response = admin_client.post(
+        reverse("admin:policy_policynotice_changelist"),
+        {"action": "requeue", "_selected_action": [failed.pk, sent.pk]},
+        follow=True,
+    )
+    assert "Requeued 1 failed notice(s)." in response.content.decode()
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert failed.status == PolicyNotice.Status.PENDING
+    assert failed.attempts == 0
+    assert sent.status == PolicyNotice.Status.SENT
+    assert sent.sent_at == sent_at
+    assert sent.attempts == 1
+
+
+def test_version_changelist_counts_sent_pending_and_failed_notices(admin_client, material):
+    url = reverse("admin:policy_policyversion_changelist")
+    page = admin_client.get(url).content.decode()
+    assert "Notices sent / pending / failed" in page
+    assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["2 / 0 / 0", "—"]
+    PolicyNotice.objects.filter(user__username="bob").update(status=PolicyNotice.Status.FAILED)
+    PolicyNotice.objects.create(version=material, user=make_verified_user("carol"))
+    page = admin_client.get(url).content.decode()
+    assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["1 / 1 / 1", "—"]
+
+
+def test_published_material_version_shows_its_new_uses_read_only(admin_client, material):
+    url = reverse("admin:policy_policyversion_change", args=[material.pk])
+    page = admin_client.get(url).content.decode()
+    assert '<td class="field-name">' in page
+    assert "<p>Partner offers</p>" in page
+    assert "<p>Offers from partner clinics near you.</p>" in page
+    assert 'name="new_uses-0-name"' not in page
+    assert 'name="new_uses-0-description"' not in page
+    assert 'name="new_uses-__prefix__-name"' not in page  # no blank form to add one
+    assert 'name="new_uses-0-DELETE"' not in page
+
+
+def test_published_material_version_refuses_changes_to_its_new_uses(admin_client, material):
+    use = material.new_uses.get()
+    response = admin_client.post(
+        reverse("admin:policy_policyversion_change", args=[material.pk]),
+        {
+            "new_uses-TOTAL_FORMS": "2",
+            "new_uses-INITIAL_FORMS": "1",
+            "new_uses-0-id": use.pk,
+            "new_uses-0-version": material.pk,
+            "new_uses-0-name": "Renamed",
+            "new_uses-0-description": "Changed.",
+            "new_uses-1-version": material.pk,
+            "new_uses-1-name": "Sneaked in",
+            "new_uses-1-description": "Added after publishing.",
+        },
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert "This version is published and cannot be changed." in response.content.decode()
+    assert list(material.new_uses.values_list("name", flat=True)) == ["Partner offers"]
+
+
+def post_new_use(admin_client, draft: PolicyVersion, **use) -> object:
+    """Submit a draft's change form with one new use in the inline."""
+    return admin_client.post(
+        reverse("admin:policy_policyversion_change", args=[draft.pk]),
+        {
+            "title": draft.title,
+            "summary": draft.summary,
+            "body": draft.body,
+            "is_material": "on",
+            "new_uses-TOTAL_FORMS": "1",
+            "new_uses-INITIAL_FORMS": "0",
+            **{f"new_uses-0-{key}": value for key, value in use.items()},
+        },
+    )
+
+
+def test_draft_change_form_saves_a_new_use(admin_client, privacy):
+    draft = make_draft(privacy, summary="Partner offers.")
+    response = post_new_use(
+        admin_client,
+        draft,
+        name="Partner offers",
+        purpose="partner-offers",
+        description="Offers from partner clinics.",
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    draft.refresh_from_db()
+    assert draft.is_material
+    assert list(draft.new_uses.values_list("name", "purpose")) == [
+        ("Partner offers", "partner-offers")
+    ]
+
+
+def test_draft_change_form_fills_in_an_empty_purpose_from_the_name(admin_client, privacy):
+    draft = make_draft(privacy, summary="Partner offers.")
+    response = post_new_use(
+        admin_client, draft, name="Partner offers", description="Offers from partner clinics."
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert list(draft.new_uses.values_list("purpose", flat=True)) == ["partner-offers"]
+
+
+def test_publishing_a_material_change_with_short_notice_is_refused(admin_client, privacy):
+    draft = material_draft(privacy, days=5)
+    confirm = admin_client.get(publish_url(draft)).content.decode()
+    assert "Material change." in confirm
+    assert "<strong>Partner offers</strong>" in confirm
+    assert 'name="override_reason"' in confirm  # a superuser may override
+    response = admin_client.post(publish_url(draft))
+    assert response.status_code == HTTPStatus.OK
+    page = html.unescape(response.content.decode())
+    assert "A material change needs 30 days' notice" in page
+    assert "or record why it cannot wait." in page
+    draft.refresh_from_db()
+    assert not draft.is_published
+    assert draft.notice_override_reason == ""
+
+
+def test_a_superuser_may_publish_with_short_notice_by_recording_why(
+    admin_client, admin_user, privacy
+):
+    draft = material_draft(privacy, days=5)
+    response = admin_client.post(
+        publish_url(draft), {"override_reason": "  A regulator ordered the change.  "}
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == reverse("admin:policy_policyversion_change", args=[draft.pk])
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert draft.notice_override_reason == "A regulator ordered the change."
+    assert draft.notice_overridden_by == admin_user
+    assert draft.published_by == admin_user
+    page = admin_client.get(response.url).content.decode()
+    assert "A regulator ordered the change." in page
+
+
+def test_a_blank_override_reason_is_no_override(admin_client, privacy):
+    draft = material_draft(privacy, days=5)
+    response = admin_client.post(publish_url(draft), {"override_reason": "   "})
+    assert response.status_code == HTTPStatus.OK
+    assert "days&#x27; notice" in response.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+
+
+def test_publishers_without_the_override_permission_cannot_shorten_notice(client, privacy):
+    publisher = make_user("publisher", staff=True)
+    publisher.user_permissions.add(
+        *Permission.objects.filter(
+            codename__in=["view_policyversion", "change_policyversion", "publish_policyversion"]
+        )
+    )
+    client.force_login(publisher)
+    draft = material_draft(privacy, days=5)
+    assert 'name="override_reason"' not in client.get(publish_url(draft)).content.decode()
+    response = client.post(publish_url(draft), {"override_reason": "I am in a hurry."})
+    assert response.status_code == HTTPStatus.OK
+    assert "You are not allowed to shorten the notice period." in response.content.decode()
+    draft.refresh_from_db()
+    assert not draft.is_published
+    assert draft.notice_overridden_by is None
+
+
+def test_a_material_change_with_enough_notice_needs_no_reason(admin_client, privacy):
+    draft = material_draft(privacy, days=31)
+    response = admin_client.post(publish_url(draft))
+    assert response.status_code == HTTPStatus.FOUND
+    draft.refresh_from_db()
+    assert draft.is_published
+    assert draft.notice_override_reason == ""
+    assert draft.notice_overridden_by is None
