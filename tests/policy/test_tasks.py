@@ -1,0 +1,52 @@
+"""The production task path: publishing queues tasks in the database, and db_worker sends."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from policy.models import PolicyNotice, PolicyVersion
+from policy.services import version_draft_save, version_publish
+from tests.factories import make_verified_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def database_tasks(settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.POLICY_NOTICE_BATCH_SIZE = 2
+
+
+def test_publishing_queues_tasks_that_db_worker_runs(privacy, database_tasks, mailoutbox):
+    for name in ["alice", "bob", "carol"]:
+        make_verified_user(name)
+    version_publish(
+        version=version_draft_save(
+            version=PolicyVersion(
+                document=privacy,
+                title="Privacy Policy",
+                body="## Partners\n\nWe may share data with partners.",
+                summary="Partners.",
+                is_material=True,
+                effective_at=timezone.now() + timedelta(days=31),
+            ),
+            by=None,
+        ),
+        by=None,
+    )
+    assert mailoutbox == []  # nothing is sent by the publishing request itself
+    assert DBTaskResult.objects.filter(status="READY").count() == 1
+
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    # The creation task queued ceil(3 / 2) = 2 delivery tasks, which shared the work.
+    assert DBTaskResult.objects.filter(status="SUCCESSFUL").count() == 3
+    assert sorted(m.to[0] for m in mailoutbox) == [
+        "alice@example.com",
+        "bob@example.com",
+        "carol@example.com",
+    ]
+    assert set(PolicyNotice.objects.values_list("status", flat=True)) == {"sent"}
