@@ -188,8 +188,13 @@ def _whole(section: Section, status: str, counter: _WordCounter) -> SectionChang
     )
 
 
+# Words (with inner apostrophes), single punctuation marks, and runs of space, so "lists." and
+# "lists" share the word and differ only in the full stop.
+_TOKENS = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\s+")
+
+
 def _words_diff(old: str, new: str, counter: _WordCounter) -> str:
-    before, after = re.findall(r"\S+|\s+", old), re.findall(r"\S+|\s+", new)
+    before, after = _TOKENS.findall(old), _TOKENS.findall(new)
     out: list[str] = []
     matcher = SequenceMatcher(None, before, after, autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
