@@ -1,10 +1,20 @@
-"""Account workflows that allauth does not provide: the username reminder."""
+"""Account workflows that allauth does not provide: username reminder, preferences, your data."""
+
+import uuid
 
 from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ObjectDoesNotExist
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
+
+from .models import PreferenceChange, Subscription, Topic
 
 
 def username_reminder_send(*, request: HttpRequest, email: str) -> None:
@@ -37,3 +47,194 @@ def username_reminder_send(*, request: HttpRequest, email: str) -> None:
             email,
             {"signup_url": request.build_absolute_uri(reverse("account_signup"))},
         )
+
+
+# Preferences: the current state and the ledger change together, in one transaction.
+
+UNSUBSCRIBE_SALT = "accounts.unsubscribe"
+
+
+@transaction.atomic
+def preference_set(
+    *,
+    user,
+    topic: Topic,
+    opted_in: bool,
+    method: str,
+    ip_address: str | None,
+    user_agent: str,
+) -> bool:
+    """Turn `topic` on or off for `user`; returns whether anything changed (and was recorded)."""
+    subscription, _ = Subscription.objects.select_for_update().get_or_create(user=user, topic=topic)
+    if subscription.opted_in == opted_in:
+        return False  # no change, nothing to record (everything starts off)
+    subscription.opted_in = opted_in
+    subscription.updated_at = timezone.now()
+    subscription.save(update_fields=["opted_in", "updated_at"])
+    PreferenceChange.objects.create(
+        user=user,
+        topic=topic,
+        opted_in=opted_in,
+        method=method,
+        ip_address=ip_address,
+        user_agent=user_agent[:512],
+    )
+    return True
+
+
+def unsubscribe_token(*, user, topic: Topic) -> str:
+    """A signed token naming a person and a topic; it never expires, as RFC 8058 links must work."""
+    return signing.dumps({"u": user.pk, "t": topic.slug}, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def unsubscribe_token_read(token: str):
+    """(user, topic) from a token, or None when it was tampered with or names nothing."""
+    from django.contrib.auth import get_user_model
+
+    try:
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        user = get_user_model().objects.get(pk=data["u"])
+        topic = Topic.objects.get(slug=data["t"])
+    except (signing.BadSignature, KeyError, TypeError, ObjectDoesNotExist):
+        return None
+    return user, topic
+
+
+def topic_email_send(*, user, topic: Topic, subject: str, body: str) -> None:
+    """Send a non-transactional message about `topic`, with one-click unsubscribe (RFC 8058)."""
+    if not Subscription.objects.filter(user=user, topic=topic, opted_in=True).exists():
+        return  # opt-in only: nobody gets a topic's mail without saying yes
+    url = settings.SITE_URL + reverse(
+        "account_unsubscribe", args=[unsubscribe_token(user=user, topic=topic)]
+    )
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.SITE_NAME}] {subject}",
+        body=f"{body}\n\n--\nYou get this because you chose “{topic.name}”.\nUnsubscribe: {url}\n",
+        to=[user.email],
+        headers={
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+    message.send()
+
+
+# Your data: everything the site holds about a person, and deleting it.
+
+
+def account_export(*, user) -> dict:
+    """Everything the site holds about `user`, as plain data for a JSON download."""
+    from allauth.account.models import EmailAddress
+    from allauth.usersessions.models import UserSession
+
+    from policy.models import Acceptance, Choice, ContactMessage, PolicyNotice
+
+    def when(value):
+        return value.isoformat() if value else None
+
+    return {
+        "exported_at": when(timezone.now()),
+        "account": {
+            "username": user.get_username(),
+            "first_name": user.first_name,
+            "last_name": user.last_name,
+            "date_joined": when(user.date_joined),
+            "last_login": when(user.last_login),
+            "email_addresses": [
+                {"email": e.email, "verified": e.verified, "primary": e.primary}
+                for e in EmailAddress.objects.filter(user=user).order_by("pk")
+            ],
+        },
+        "sessions": [
+            {
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+                "created_at": when(s.created_at),
+                "last_seen_at": when(s.last_seen_at),
+            }
+            for s in UserSession.objects.filter(user=user).order_by("created_at")
+        ],  # fmt: skip
+        "policy_acceptances": [
+            {
+                "document": a.version.document.slug,
+                "version": a.version.number,
+                "sha256": a.version_sha256,
+                "accepted_at": when(a.accepted_at),
+                "method": a.method,
+                "ip": a.ip_address,
+                "user_agent": a.user_agent,
+            }
+            for a in Acceptance.objects.for_user(user)
+        ],  # fmt: skip
+        "choices": [
+            {
+                "purpose": c.purpose,
+                "allowed": c.allowed,
+                "version": c.version.number,
+                "chosen_at": when(c.chosen_at),
+                "method": c.method,
+                "ip": c.ip_address,
+                "user_agent": c.user_agent,
+            }
+            for c in Choice.objects.for_user(user)
+        ],  # fmt: skip
+        "preferences": [
+            {"topic": s.topic.slug, "opted_in": s.opted_in, "updated_at": when(s.updated_at)}
+            for s in Subscription.objects.filter(user=user).select_related("topic")
+        ],
+        "preference_changes": [
+            {
+                "topic": c.topic.slug,
+                "opted_in": c.opted_in,
+                "changed_at": when(c.changed_at),
+                "method": c.method,
+                "ip": c.ip_address,
+                "user_agent": c.user_agent,
+            }
+            for c in PreferenceChange.objects.filter(user=user).select_related("topic")
+        ],  # fmt: skip
+        "notices": [
+            {
+                "about": str(n.version or n.incident),
+                "status": n.status,
+                "email": n.email,
+                "sent_at": when(n.sent_at),
+            }
+            for n in PolicyNotice.objects.filter(user=user).select_related(
+                "version__document", "incident"
+            )
+        ],  # fmt: skip
+        "contact_messages": [
+            {
+                "subject": m.subject,
+                "message": m.message,
+                "name": m.name,
+                "email": m.email,
+                "sent_at": when(m.created_at),
+                "status": m.status,
+            }
+            for m in ContactMessage.objects.filter(user=user)
+        ],  # fmt: skip
+    }
+
+
+@transaction.atomic
+def account_delete(*, user) -> str | None:
+    """Delete `user` and their personal data; keep the consent ledger, pseudonymised.
+
+    Ledger rows lose the user link, IP and user agent, and get one random subject id, so
+    evidence that "someone accepted version 3 on this date" survives without saying who.
+    Returns the address to send the confirmation to.
+    """
+    from policy.models import Acceptance, Choice, ContactMessage
+
+    subject = uuid.uuid4()
+    address = user.email
+    # Queryset updates on purpose: the ledger models refuse edits through save().
+    for model in (Acceptance, Choice, PreferenceChange):
+        model.objects.filter(user=user).update(
+            user=None, subject_id=subject, ip_address=None, user_agent=""
+        )
+    ContactMessage.objects.filter(user=user).delete()
+    user.delete()  # cascades: email addresses, sessions, MFA, subscriptions, notices
+    return address

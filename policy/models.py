@@ -442,7 +442,7 @@ class PolicyNoticeQuerySet(models.QuerySet):
 
 
 class PolicyNotice(models.Model):
-    """One person's email notice of one material version: sent once, at most."""
+    """One person's email notice of a material version or a breach: sent once, at most."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "pending"
@@ -450,7 +450,12 @@ class PolicyNotice(models.Model):
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
 
-    version = models.ForeignKey(PolicyVersion, on_delete=models.PROTECT, related_name="notices")
+    version = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="notices"
+    )
+    incident = models.ForeignKey(
+        "Incident", on_delete=models.PROTECT, null=True, blank=True, related_name="notices"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_notices"
     )
@@ -469,8 +474,15 @@ class PolicyNotice(models.Model):
         ordering = ["version", "pk"]
         verbose_name = "policy change notice"
         constraints = [
-            # One notice per person per version, whatever retries or workers do.
+            # One notice per person per version (or incident), whatever retries or workers do.
             models.UniqueConstraint(fields=["version", "user"], name="notice_once_per_user"),
+            models.UniqueConstraint(
+                fields=["incident", "user"], name="incident_notice_once_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__isnull=True) ^ Q(incident__isnull=True),
+                name="notice_is_about_one_thing",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False), name="notice_sent_has_time"
             ),
@@ -478,4 +490,63 @@ class PolicyNotice(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"{self.version} notice to {self.user} ({self.status})"
+        return f"{self.version or self.incident} notice to {self.user} ({self.status})"
+
+
+class ContactMessage(models.Model):
+    """A message sent through /privacy/contact/, handled by staff in the admin inbox."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "new"
+        ANSWERED = "answered", "answered"
+        CLOSED = "closed", "closed"
+
+    name = models.CharField(max_length=100)
+    email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    message = models.TextField(max_length=5000)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="contact_messages",
+        help_text="The account that sent it, when the sender was signed in.",
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    staff_notes = models.TextField(blank=True, help_text="For staff only: what was done.")
+    created_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "contact message"
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.email})"
+
+
+class Incident(models.Model):
+    """A breach notice to the people it affects, kept as an audit record once sent."""
+
+    subject = models.CharField(max_length=200, help_text="The email's subject line.")
+    body = models.TextField(help_text="The email's text: what happened, what it means, what to do.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    audience = models.TextField(
+        blank=True, editable=False, help_text="How the recipients were chosen."
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "breach notice"
+        permissions = [("send_incident", "Can send breach notices")]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from .caching import document_state_forget
-from .models import Acceptance, Choice, Document, NewUse, PolicyNotice, PolicyVersion
+from .models import Acceptance, Choice, Document, Incident, NewUse, PolicyNotice, PolicyVersion
 
 
 @transaction.atomic
@@ -181,17 +181,31 @@ INTERRUPTED = (
 )
 
 
-def notices_create(*, version: PolicyVersion, batch_size: int = 2000) -> int:
-    """One pending notice per active user with a verified email address. Safe to repeat."""
+def notice_recipients(users=None):
+    """Active users with a verified email address (out of `users`, when given)."""
     from allauth.account.models import EmailAddress
     from django.contrib.auth import get_user_model
     from django.db.models import Exists, OuterRef
 
-    recipients = (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .filter(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True)))
+    users = get_user_model().objects.all() if users is None else users
+    return users.filter(is_active=True).filter(
+        Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))
     )
+
+
+def notices_create(
+    *,
+    version: PolicyVersion | None = None,
+    incident: Incident | None = None,
+    users=None,
+    batch_size: int = 2000,
+) -> int:
+    """One pending notice per recipient (every verified, active user unless `users` narrows it).
+
+    Safe to repeat: the unique constraints make a second run add nothing.
+    """
+    recipients = notice_recipients(users)
+    about = {"version": version} if version is not None else {"incident": incident}
     last_pk = 0
     while True:  # keyset pages keep memory flat however many users there are
         ids = list(
@@ -202,10 +216,10 @@ def notices_create(*, version: PolicyVersion, batch_size: int = 2000) -> int:
         if not ids:
             break
         PolicyNotice.objects.bulk_create(
-            [PolicyNotice(version=version, user_id=pk) for pk in ids], ignore_conflicts=True
+            [PolicyNotice(user_id=pk, **about) for pk in ids], ignore_conflicts=True
         )
         last_pk = ids[-1]
-    return PolicyNotice.objects.filter(version=version).count()
+    return PolicyNotice.objects.filter(**about).count()
 
 
 @dataclass
@@ -290,12 +304,13 @@ def _notice_deliver(pk: int, *, connection, report: DeliveryReport, contexts: di
     notice = (
         PolicyNotice.objects.select_related("user").annotate(address=Subquery(address)).get(pk=pk)
     )
-    if notice.version_id not in contexts:
-        contexts[notice.version_id] = _notice_context(notice.version_id)
+    key = ("version", notice.version_id) if notice.version_id else ("incident", notice.incident_id)
+    if key not in contexts:
+        contexts[key] = _notice_context(*key)
     try:
         if notice.address is None:
             raise ValueError("the user has no verified email address any more")
-        _notice_send(notice, contexts[notice.version_id], connection=connection)
+        _notice_send(notice, contexts[key], connection=connection)
     except Exception as error:  # any failure to hand over the mail is retried, then reported
         connection.close()
         return _notice_failed(notice, error, report=report)
@@ -324,9 +339,17 @@ def _notice_failed(notice: PolicyNotice, error: Exception, *, report: DeliveryRe
     return "retrying"
 
 
-def _notice_context(version_id: int) -> dict:
-    """What every notice of one version shares: the version, its new uses and the links."""
-    version = PolicyVersion.objects.select_related("document").get(pk=version_id)
+def _notice_context(kind: str, pk: int) -> dict:
+    """What every notice about one thing shares: the version and its links, or the incident."""
+    common = {
+        "site_name": settings.SITE_NAME,
+        "message_domain": urlsplit(settings.SITE_URL).hostname,
+    }
+    if kind == "incident":
+        incident = Incident.objects.get(pk=pk)
+        return {**common, "template": "policy/email/incident", "incident": incident,
+                "subject": incident.subject}  # fmt: skip
+    version = PolicyVersion.objects.select_related("document").get(pk=pk)
     previous = PolicyVersion.objects.previous_to(version)
     slug = version.document.slug
     compare = (
@@ -335,13 +358,13 @@ def _notice_context(version_id: int) -> dict:
         else version.get_absolute_url()
     )
     return {
+        **common,
+        "template": "policy/email/notice",
         "version": version,
         "new_uses": list(version.new_uses.all()),
-        "site_name": settings.SITE_NAME,
         "review_url": settings.SITE_URL + reverse("policy:review", args=[slug]) + "?via=email",
         "compare_url": settings.SITE_URL + compare,
         "version_url": settings.SITE_URL + version.get_absolute_url(),
-        "message_domain": urlsplit(settings.SITE_URL).hostname,
     }
 
 
@@ -351,16 +374,30 @@ def _notice_send(notice: PolicyNotice, shared: dict, *, connection) -> None:
     from django.template.loader import render_to_string
 
     context = {**shared, "user": notice.user}
-    subject = " ".join(render_to_string("policy/email/notice_subject.txt", context).split())
+    template = shared["template"]
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=f"[{settings.SITE_NAME}] {subject}",
-        body=render_to_string("policy/email/notice_message.txt", context),
+        body=render_to_string(f"{template}_message.txt", context),
         to=[notice.address],
         connection=connection,
         # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
         headers={"Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>"},
     )
-    message.attach_alternative(
-        render_to_string("policy/email/notice_message.html", context), "text/html"
-    )
+    message.attach_alternative(render_to_string(f"{template}_message.html", context), "text/html")
     message.send()
+
+
+@transaction.atomic
+def incident_send(*, incident: Incident, users, by: AbstractBaseUser, audience: str) -> int:
+    """Queue a breach notice to `users` (verified, active) and seal the incident as sent."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if incident.sent_at is not None:
+        raise ValidationError("This notice was already sent.")
+    count = notices_create(incident=incident, users=users)
+    incident.audience, incident.sent_by, incident.sent_at = audience, by, timezone.now()
+    incident.save(update_fields=["audience", "sent_by", "sent_at"])
+    from .tasks import deliver_policy_notices
+
+    transaction.on_commit(lambda: deliver_policy_notices.enqueue())
+    return count
