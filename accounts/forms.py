@@ -94,3 +94,44 @@ class UsernameReminderForm(forms.Form):
         help_text="We will email the username of every account that uses this address.",
     )
     website = HoneypotField()
+
+
+class PreferencesForm(forms.Form):
+    """One switch per active topic; every switch starts off."""
+
+    def __init__(self, *args, topics, current: dict[int, bool], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.topics = list(topics)
+        for topic in self.topics:
+            help_text = topic.description
+            if topic.shares_with_partners:
+                help_text += " Turning this on shares your name and email with our partners."
+            self.fields[f"topic_{topic.pk}"] = forms.BooleanField(
+                label=topic.name,
+                help_text=help_text,
+                required=False,
+                initial=current.get(topic.pk, False),
+            )
+
+    def choices(self):
+        return [(topic, self.cleaned_data[f"topic_{topic.pk}"]) for topic in self.topics]
+
+
+class DeleteAccountForm(forms.Form):
+    confirmation = forms.CharField(
+        label="Type your username to confirm",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_confirmation(self):
+        value = self.cleaned_data["confirmation"].strip()
+        if value != self.user.get_username():
+            raise forms.ValidationError(
+                "That is not your username. Type it exactly to confirm, or go back to keep "
+                "your account."
+            )
+        return value

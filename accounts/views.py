@@ -1,15 +1,29 @@
-"""Account pages that allauth does not provide: the username reminder and the account overview."""
+"""Account pages that allauth does not provide: username reminder, overview, privacy center."""
 
+from allauth.account.adapter import get_adapter
+from allauth.account.decorators import reauthentication_required
 from allauth.core.ratelimit import consume_or_429
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_safe
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from policy.models import Acceptance, Choice
 
-from .forms import UsernameReminderForm
-from .services import username_reminder_send
+from .forms import DeleteAccountForm, PreferencesForm, UsernameReminderForm
+from .models import Subscription, Topic
+from .services import (
+    account_delete,
+    account_export,
+    preference_set,
+    unsubscribe_token_read,
+    username_reminder_send,
+)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -43,3 +57,98 @@ def overview(request: HttpRequest) -> HttpResponse:
             "choices": Choice.objects.for_user(request.user),
         },
     )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Switch each topic on or off; every change is recorded in the consent ledger."""
+    topics = Topic.objects.active()
+    current = dict(
+        Subscription.objects.filter(user=request.user).values_list("topic_id", "opted_in")
+    )
+    form = PreferencesForm(request.POST or None, topics=topics, current=current)
+    if request.method == "POST" and form.is_valid():
+        adapter = get_adapter(request)
+        changed = sum(
+            preference_set(
+                user=request.user,
+                topic=topic,
+                opted_in=opted_in,
+                method="preferences",
+                ip_address=adapter.get_client_ip(request),
+                user_agent=adapter.get_http_user_agent(request),
+            )
+            for topic, opted_in in form.choices()
+        )
+        messages.success(
+            request,
+            f"Saved: {changed} change{'s' if changed != 1 else ''}."
+            if changed
+            else "Nothing changed.",
+        )
+        return redirect("account_preferences")
+    return render(request, "account/preferences.html", {"form": form})
+
+
+@csrf_exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no form or cookie
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks (link scanners follow GETs); POST unsubscribes at once, no login needed."""
+    found = unsubscribe_token_read(token)
+    if found is None:
+        return render(request, "account/unsubscribe.html", {"invalid": True}, status=400)
+    user, topic = found
+    if request.method == "POST":
+        adapter = get_adapter(request)
+        preference_set(
+            user=user,
+            topic=topic,
+            opted_in=False,
+            method="unsubscribe",
+            ip_address=adapter.get_client_ip(request),
+            user_agent=adapter.get_http_user_agent(request),
+        )
+        return render(request, "account/unsubscribe.html", {"topic": topic, "done": True})
+    return render(request, "account/unsubscribe.html", {"topic": topic, "token": token})
+
+
+@require_safe
+@login_required
+def your_data(request: HttpRequest) -> HttpResponse:
+    """What the site keeps about you and why, with a download of all of it."""
+    return render(request, "account/your_data.html")
+
+
+@require_POST
+@login_required
+@reauthentication_required
+def your_data_download(request: HttpRequest) -> HttpResponse:
+    """Everything the site holds about you, as one JSON file (after re-authentication)."""
+    response = JsonResponse(account_export(user=request.user), json_dumps_params={"indent": 2})
+    name = f"pamedspa-{request.user.get_username()}-{timezone.now():%Y%m%d}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@login_required
+@reauthentication_required
+def delete_account(request: HttpRequest) -> HttpResponse:
+    """Say exactly what happens, ask for the username, then delete and confirm by email."""
+    form = DeleteAccountForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        username = user.get_username()
+        address = account_delete(user=user)
+        logout(request)
+        if address:
+            transaction.on_commit(
+                lambda: get_adapter(request).send_mail(
+                    "account/email/account_deleted", address, {"username": username}
+                )
+            )
+        messages.success(request, "Your account has been deleted. We have emailed a confirmation.")
+        return redirect("home")
+    return render(request, "account/delete.html", {"form": form})

@@ -195,6 +195,7 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password": "20/m/ip,5/m/key",
     "reset_password_from_key": "20/m/ip",
     "username_reminder": "20/m/ip,5/m/key",
+    "contact": "5/m/ip,20/h/ip",
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
@@ -311,6 +312,8 @@ if urlsplit(_email_url).scheme == "filemail":
     EMAIL_FILE_PATH = "/" + urlsplit(_email_url).path.lstrip("/")
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="privacy@pamedspa.biz")
+# The address the privacy policy gives for comments; contact-form messages go there too.
+PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@pamedspa.biz")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Logging

@@ -21,8 +21,20 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from . import redline
-from .models import Acceptance, Choice, Document, NewUse, PolicyNotice, PolicyVersion
+from .forms import IncidentAudienceForm
+from .models import (
+    Acceptance,
+    Choice,
+    ContactMessage,
+    Document,
+    Incident,
+    NewUse,
+    PolicyNotice,
+    PolicyVersion,
+)
 from .services import (
+    incident_send,
+    notice_recipients,
     notices_requeue,
     version_copy_to_draft,
     version_draft_save,
@@ -440,3 +452,139 @@ class PolicyNoticeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ContactMessage)
+class ContactMessageAdmin(admin.ModelAdmin):
+    """The privacy team's inbox."""
+
+    list_display = ["created_at", "subject", "name", "email", "user", "status"]
+    list_filter = ["status"]
+    list_select_related = ["user"]
+    search_fields = ["subject", "message", "name", "email"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["name", "email", "user", "subject", "message", "created_at", "ip_address"]
+    fields = [*readonly_fields, "status", "staff_notes"]
+    actions = ["mark_answered", "mark_closed"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark as answered")
+    def mark_answered(self, request, queryset):
+        queryset.update(status=ContactMessage.Status.ANSWERED)
+
+    @admin.action(description="Mark as closed")
+    def mark_closed(self, request, queryset):
+        queryset.update(status=ContactMessage.Status.CLOSED)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Breach notices: write, preview, choose who gets it, confirm the count, send once."""
+
+    list_display = ["subject", "created_at", "sent_at", "recipients", "sent", "failed"]
+    readonly_fields = ["created_by", "created_at", "audience", "sent_by", "sent_at", "preview"]
+    fields = ["subject", "body", "preview", *readonly_fields[:-1]]
+    change_form_template = "admin/policy/incident/change_form.html"
+
+    def get_queryset(self, request):
+        statuses = PolicyNotice.Status
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                recipients=Count("notices"),
+                sent=Count("notices", filter=Q(notices__status=statuses.SENT)),
+                failed=Count("notices", filter=Q(notices__status=statuses.FAILED)),
+            )
+        )
+
+    @admin.display(description="recipients")
+    def recipients(self, incident: Incident) -> int:
+        return incident.recipients
+
+    @admin.display(description="sent")
+    def sent(self, incident: Incident) -> int:
+        return incident.sent
+
+    @admin.display(description="failed")
+    def failed(self, incident: Incident) -> int:
+        return incident.failed
+
+    @admin.display(description="preview of the email")
+    def preview(self, incident: Incident) -> str:
+        if not incident.pk:
+            return "Save to see the preview."
+        return render_to_string(
+            "policy/email/incident_message.txt",
+            {"incident": incident, "site_name": settings.SITE_NAME, "user": {"get_username": "…"}},
+        )
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("policy.send_incident")
+
+    def has_change_permission(self, request, obj=None):
+        allowed = request.user.has_perm("policy.send_incident")
+        return allowed and (obj is None or obj.sent_at is None)  # sent: the audit record is frozen
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/send/",
+                self.admin_site.admin_view(self.send_view),
+                name="policy_incident_send",
+            ),
+            *super().get_urls(),
+        ]
+
+    def send_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """Step 1: choose the audience. Step 2: confirm the exact count. Then send, once."""
+        incident = get_object_or_404(Incident, pk=object_id)
+        if not request.user.has_perm("policy.send_incident"):
+            raise PermissionDenied
+        change_url = reverse("admin:policy_incident_change", args=[incident.pk])
+        if incident.sent_at is not None:
+            self.message_user(request, "This notice was already sent.", messages.WARNING)
+            return HttpResponseRedirect(change_url)
+        form = IncidentAudienceForm(request.POST or None, request.FILES or None)
+        count = None
+        if request.method == "POST" and form.is_valid():
+            if form.cleaned_data["audience"] == "list":
+                # Keep an uploaded list in the form, so the confirmation step sends it again.
+                data = request.POST.copy()
+                data["names"] = "\n".join(form.cleaned_data["identifiers"])
+                form = IncidentAudienceForm(data)
+                form.is_valid()
+            recipients = notice_recipients(form.users())
+            count = recipients.count()
+            if request.POST.get("confirmed_count") == str(count) and count:
+                incident_send(
+                    incident=incident, users=form.users(), by=request.user,
+                    audience=f"{form.describe()}: {count} recipients",
+                )  # fmt: skip
+                self.message_user(
+                    request, f"Sending the notice to {count} people.", messages.SUCCESS
+                )
+                return HttpResponseRedirect(change_url)
+        return TemplateResponse(
+            request,
+            "admin/policy/incident/send.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": f"Send “{incident}”",
+                "incident": incident,
+                "form": form,
+                "count": count,
+                "change_url": change_url,
+            },
+        )

@@ -1,8 +1,10 @@
-"""The review form: accept the new version, and answer each new use of data."""
+"""Policy forms: reviewing a new version and its new uses, and writing to us."""
 
 from django import forms
 
-from .models import NewUse, PolicyVersion
+from accounts.forms import HoneypotField
+
+from .models import ContactMessage, NewUse, PolicyVersion
 
 ANSWERS = [("allow", "Allow"), ("deny", "Don't allow")]
 
@@ -41,3 +43,87 @@ class ReviewForm(forms.Form):
     @property
     def method(self) -> str:
         return "email_link" if self.cleaned_data.get("via") == "email" else "review"
+
+
+class ContactForm(forms.ModelForm):
+    """A comment or question about our privacy practices."""
+
+    website = HoneypotField()
+
+    class Meta:
+        model = ContactMessage
+        fields = ["name", "email", "subject", "message"]
+        widgets = {
+            "name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "message": forms.Textarea(attrs={"rows": 8}),
+        }
+        labels = {"email": "Your email address", "name": "Your name"}
+        help_texts = {"email": "We reply to this address and use it for nothing else."}
+
+
+class IncidentAudienceForm(forms.Form):
+    """Who a breach notice goes to: everyone, people who joined in a period, or a list."""
+
+    AUDIENCES = [
+        ("all", "Every active user with a verified email address"),
+        ("joined", "Users who joined in a period"),
+        ("list", "A list of usernames or email addresses"),
+    ]
+    audience = forms.ChoiceField(choices=AUDIENCES, widget=forms.RadioSelect, initial="all")
+    joined_from = forms.DateField(required=False, help_text="First day (inclusive).")
+    joined_to = forms.DateField(required=False, help_text="Last day (inclusive).")
+    names = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="One username or email address per line.",
+    )
+    upload = forms.FileField(
+        required=False, help_text="Or a text or CSV file with one username or email per line."
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        audience = cleaned.get("audience")
+        if audience == "joined" and not (cleaned.get("joined_from") and cleaned.get("joined_to")):
+            raise forms.ValidationError("Give both the first and the last day.")
+        if audience == "list":
+            lines = (cleaned.get("names") or "").splitlines()
+            if cleaned.get("upload"):
+                raw = cleaned["upload"].read(1_000_000)
+                try:
+                    lines += raw.decode("utf-8").splitlines()
+                except UnicodeDecodeError as error:
+                    raise forms.ValidationError("The file must be UTF-8 text.") from error
+            names = sorted({line.strip().strip(",").strip('"') for line in lines} - {""})
+            if not names:
+                raise forms.ValidationError("Give at least one username or email address.")
+            cleaned["identifiers"] = names
+        return cleaned
+
+    def users(self):
+        """The chosen users (before the verified-address rule the notices apply)."""
+        from django.contrib.auth import get_user_model
+        from django.db.models import Q
+
+        users = get_user_model().objects.all()
+        data = self.cleaned_data
+        if data["audience"] == "joined":
+            return users.filter(
+                date_joined__date__gte=data["joined_from"], date_joined__date__lte=data["joined_to"]
+            )
+        if data["audience"] == "list":
+            names = data["identifiers"]
+            emails = [n.lower() for n in names if "@" in n]
+            return users.filter(
+                Q(username__in=names) | Q(emailaddress__email__in=emails) | Q(email__in=emails)
+            ).distinct()
+        return users
+
+    def describe(self) -> str:
+        data = self.cleaned_data
+        if data["audience"] == "joined":
+            return f"users who joined from {data['joined_from']} to {data['joined_to']}"
+        if data["audience"] == "list":
+            return f"a list of {len(data['identifiers'])} usernames or email addresses"
+        return "every active user with a verified email address"

@@ -16,7 +16,16 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from .caching import document_state_forget
-from .models import Acceptance, Choice, Document, Incident, NewUse, PolicyNotice, PolicyVersion
+from .models import (
+    Acceptance,
+    Choice,
+    ContactMessage,
+    Document,
+    Incident,
+    NewUse,
+    PolicyNotice,
+    PolicyVersion,
+)
 
 
 @transaction.atomic
@@ -401,3 +410,28 @@ def incident_send(*, incident: Incident, users, by: AbstractBaseUser, audience: 
 
     transaction.on_commit(lambda: deliver_policy_notices.enqueue())
     return count
+
+
+def contact_message_receive(*, form_data: dict, user, ip_address: str | None) -> ContactMessage:
+    """Store a contact message and, once it is saved, email it to the privacy team."""
+    from django.core.mail import EmailMessage
+
+    message = ContactMessage.objects.create(
+        **form_data, user=user if user.is_authenticated else None, ip_address=ip_address
+    )
+
+    def notify_staff() -> None:
+        EmailMessage(
+            subject=f"[{settings.SITE_NAME} contact] {message.subject}",
+            body=(
+                f"From: {message.name} <{message.email}>\n"
+                f"Account: {message.user or 'not signed in'}\n\n{message.message}\n\n"
+                f"Handle it in the admin inbox: {settings.SITE_URL}"
+                + reverse("admin:policy_contactmessage_change", args=[message.pk])
+            ),
+            to=[settings.PRIVACY_CONTACT_EMAIL],
+            reply_to=[message.email],
+        ).send()
+
+    transaction.on_commit(notify_staff)
+    return message

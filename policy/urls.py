@@ -15,4 +15,5 @@ urlpatterns = [
     path("versions.json", views.versions_json, name="versions_json"),
     path("feed/", views.VersionFeed(), name="feed"),
     path("review/", views.review, name="review"),
+    path("contact/", views.contact, name="contact"),
 ]

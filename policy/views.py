@@ -1,6 +1,7 @@
 """Public pages of a policy document: the current version, its history and each version."""
 
 from allauth.account.adapter import get_adapter
+from allauth.core.ratelimit import consume_or_429
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,9 +21,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import redline
 from .caching import document_state, version_etag
-from .forms import ReviewForm
+from .cookies import cookies_in_use, only_essential
+from .forms import ContactForm, ReviewForm
 from .models import Acceptance, Document, NewUse, PolicyVersion
-from .services import review_submit
+from .services import contact_message_receive, review_submit
 
 
 @require_safe
@@ -42,7 +44,12 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
         # Signed-in pages carry per-session details, so only anonymous pages are revalidated.
         # The page also shows the site-wide notice, whose wording moves with time.
         announcement = document_state(document).announcement() if document == "privacy" else None
-        etag = version_etag(version, announcement["phase"] if announcement else "")
+        etag = version_etag(
+            version,
+            announcement["phase"] if announcement else "",
+            repr(cookies_in_use()),
+            settings.PRIVACY_CONTACT_EMAIL,
+        )
         last_modified = max(version.published_at, version.effective_at)
         not_modified = get_conditional_response(
             request, etag=etag, last_modified=last_modified.timestamp()
@@ -52,7 +59,14 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
     response = render(
         request,
         "policy/version_detail.html",
-        {"version": version, "document": version.document, "current": version},
+        {
+            "version": version,
+            "document": version.document,
+            "current": version,
+            "cookies": cookies_in_use(),
+            "cookies_only_essential": only_essential(),
+            "show_site_facts": True,
+        },
     )
     if anonymous:
         response.headers["ETag"] = etag
@@ -256,3 +270,26 @@ def versions_json(request: HttpRequest, document: str) -> JsonResponse:
         },
         json_dumps_params={"indent": 2},
     )
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def contact(request: HttpRequest, document: str) -> HttpResponse:
+    """Write to the privacy team; a honeypot and a per-IP rate limit keep spam out."""
+    get_object_or_404(Document, slug=document)
+    initial = {}
+    if request.user.is_authenticated:
+        initial = {"name": request.user.get_full_name(), "email": request.user.email}
+    form = ContactForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        if limited := consume_or_429(request, action="contact"):
+            return limited
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
+            contact_message_receive(
+                form_data=data,
+                user=request.user,
+                ip_address=get_adapter(request).get_client_ip(request),
+            )
+            messages.success(request, "Thank you. Your message has reached our privacy team.")
+            return redirect("policy:current", document=document)
+    return render(request, "policy/contact.html", {"form": form, "document_slug": document})
