@@ -144,10 +144,12 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         address = account_delete(user=user)
         logout(request)
         if address:
+            # After the commit, and robust: the deletion stands even if the mail server fails.
             transaction.on_commit(
                 lambda: get_adapter(request).send_mail(
                     "account/email/account_deleted", address, {"username": username}
-                )
+                ),
+                robust=True,
             )
         messages.success(request, "Your account has been deleted. We have emailed a confirmation.")
         return redirect("home")

@@ -433,5 +433,6 @@ def contact_message_receive(*, form_data: dict, user, ip_address: str | None) ->
             reply_to=[message.email],
         ).send()
 
-    transaction.on_commit(notify_staff)
+    # Robust: the message is safe in the inbox even if the mail server is down.
+    transaction.on_commit(notify_staff, robust=True)
     return message
