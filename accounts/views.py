@@ -10,6 +10,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -127,7 +128,8 @@ def your_data_download(request: HttpRequest) -> HttpResponse:
     """Everything the site holds about you, as one JSON file (after re-authentication)."""
     response = JsonResponse(account_export(user=request.user), json_dumps_params={"indent": 2})
     name = f"pamedspa-{request.user.get_username()}-{timezone.now():%Y%m%d}.json"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Usernames may be any Unicode letters: this writes filename*=utf-8'' when needed.
+    response.headers["Content-Disposition"] = content_disposition_header(True, name)
     response.headers["Cache-Control"] = "no-store"
     return response
 
