@@ -125,6 +125,7 @@ def topic_email_send(*, user, topic: Topic, subject: str, body: str) -> None:
 def account_export(*, user) -> dict:
     """Everything the site holds about `user`, as plain data for a JSON download."""
     from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
     from allauth.usersessions.models import UserSession
 
     from policy.models import Acceptance, Choice, ContactMessage, PolicyNotice
@@ -212,9 +213,19 @@ def account_export(*, user) -> dict:
                 "email": m.email,
                 "sent_at": when(m.created_at),
                 "status": m.status,
+                "ip": m.ip_address,
             }
             for m in ContactMessage.objects.filter(user=user)
-        ],  # fmt: skip
+        ],
+        # Which second factors exist, never their secrets: a download must not copy them.
+        "two_factor": [
+            {
+                "type": a.type,
+                "created_at": when(a.created_at),
+                "last_used_at": when(a.last_used_at),
+            }
+            for a in Authenticator.objects.filter(user=user).order_by("pk")
+        ],
     }
 
 

@@ -2,6 +2,7 @@
 
 from allauth.account.adapter import get_adapter
 from allauth.account.decorators import reauthentication_required
+from allauth.core.context import request_context
 from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -146,13 +147,22 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         address = account_delete(user=user)
         logout(request)
         if address:
-            # After the commit, and robust: the deletion stands even if the mail server fails.
             transaction.on_commit(
-                lambda: get_adapter(request).send_mail(
-                    "account/email/account_deleted", address, {"username": username}
-                ),
-                robust=True,
+                lambda: _send_deletion_notice(request, address, username),
+                robust=True,  # the deletion stands even if the mail server fails
             )
-        messages.success(request, "Your account has been deleted. We have emailed a confirmation.")
+        messages.success(
+            request,
+            "Your account has been deleted."
+            + (" We have emailed a confirmation." if address else ""),
+        )
         return redirect("home")
     return render(request, "account/delete.html", {"form": form})
+
+
+def _send_deletion_notice(request: HttpRequest, address: str, username: str) -> None:
+    # allauth's adapter reads the request from its context, which may have ended by commit time.
+    with request_context(request):
+        get_adapter(request).send_mail(
+            "account/email/account_deleted", address, {"username": username}
+        )

@@ -567,13 +567,17 @@ class IncidentAdmin(admin.ModelAdmin):
             recipients = notice_recipients(form.users())
             count = recipients.count()
             if request.POST.get("confirmed_count") == str(count) and count:
-                incident_send(
-                    incident=incident, users=form.users(), by=request.user,
-                    audience=f"{form.describe()}: {count} recipients",
-                )  # fmt: skip
-                self.message_user(
-                    request, f"Sending the notice to {count} people.", messages.SUCCESS
-                )
+                try:
+                    incident_send(
+                        incident=incident, users=form.users(), by=request.user,
+                        audience=f"{form.describe()}: {count} recipients",
+                    )  # fmt: skip
+                except ValidationError as error:  # someone else sent it a moment ago
+                    self.message_user(request, " ".join(error.messages), messages.WARNING)
+                else:
+                    self.message_user(
+                        request, f"Sending the notice to {count} people.", messages.SUCCESS
+                    )
                 return HttpResponseRedirect(change_url)
         return TemplateResponse(
             request,

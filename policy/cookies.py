@@ -1,7 +1,9 @@
 """The cookies this site sets, read from the live settings, for the table on the policy page."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
+from allauth.mfa import app_settings as mfa_settings
 from django.conf import settings
 
 
@@ -13,14 +15,17 @@ class Cookie:
     essential: bool
 
 
-def _duration(seconds: int) -> str:
-    days = seconds / 86400
-    if days >= 365 and days % 365 == 0:
-        years = int(days // 365)
-        return f"{years} year{'s' if years > 1 else ''}"
-    if days >= 1:
-        return f"{days:g} day{'s' if days != 1 else ''}"
-    return f"{seconds // 3600:g} hours"
+def _duration(age: int | timedelta | None) -> str:
+    """A cookie lifetime in words; no age means it ends with the browser session."""
+    if not age:
+        return "until you close your browser"
+    seconds = int(age.total_seconds()) if isinstance(age, timedelta) else int(age)
+    for unit, size in (("year", 365 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and (seconds % size == 0 or unit in {"day", "hour", "minute"}):
+            count = round(seconds / size, 1)
+            count = int(count) if count == int(count) else count
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{seconds} seconds"
 
 
 def cookies_in_use() -> list[Cookie]:
@@ -42,7 +47,7 @@ def cookies_in_use() -> list[Cookie]:
             name=settings.CSRF_COOKIE_NAME,
             purpose="Proves that a form you send really came from this site (protection against "
             "cross-site request forgery).",
-            lifetime=_duration(settings.CSRF_COOKIE_AGE) if settings.CSRF_COOKIE_AGE else "session",
+            lifetime=_duration(settings.CSRF_COOKIE_AGE),
             essential=True,
         ),
     ]
@@ -51,17 +56,17 @@ def cookies_in_use() -> list[Cookie]:
             Cookie(
                 name=settings.LANGUAGE_COOKIE_NAME,
                 purpose="Remembers the language you chose.",
-                lifetime=_duration(settings.LANGUAGE_COOKIE_AGE or 0) or "session",
+                lifetime=_duration(settings.LANGUAGE_COOKIE_AGE),
                 essential=False,
             )
         )
-    if getattr(settings, "MFA_TRUST_ENABLED", False):
+    if mfa_settings.TRUST_ENABLED:
         cookies.append(
             Cookie(
-                name=getattr(settings, "MFA_TRUST_COOKIE_NAME", "mfa_trusted"),
+                name=mfa_settings.TRUST_COOKIE_NAME,
                 purpose="Remembers that this browser passed two-factor authentication, so you are "
                 "not asked for a code every time.",
-                lifetime=_duration(getattr(settings, "MFA_TRUST_COOKIE_AGE", 14 * 86400)),
+                lifetime=_duration(mfa_settings.TRUST_COOKIE_AGE),
                 essential=False,
             )
         )

@@ -70,6 +70,7 @@ class IncidentAudienceForm(forms.Form):
         ("joined", "Users who joined in a period"),
         ("list", "A list of usernames or email addresses"),
     ]
+    MAX_UPLOAD = 1_000_000
     audience = forms.ChoiceField(choices=AUDIENCES, widget=forms.RadioSelect, initial="all")
     joined_from = forms.DateField(required=False, help_text="First day (inclusive).")
     joined_to = forms.DateField(required=False, help_text="Last day (inclusive).")
@@ -89,10 +90,12 @@ class IncidentAudienceForm(forms.Form):
             raise forms.ValidationError("Give both the first and the last day.")
         if audience == "list":
             lines = (cleaned.get("names") or "").splitlines()
-            if cleaned.get("upload"):
-                raw = cleaned["upload"].read(1_000_000)
-                try:
-                    lines += raw.decode("utf-8").splitlines()
+            upload = cleaned.get("upload")
+            if upload:
+                if upload.size > self.MAX_UPLOAD:
+                    raise forms.ValidationError("The file is over 1 MB: split it, or paste it.")
+                try:  # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark
+                    lines += upload.read().decode("utf-8-sig").splitlines()
                 except UnicodeDecodeError as error:
                     raise forms.ValidationError("The file must be UTF-8 text.") from error
             names = sorted({line.strip().strip(",").strip('"') for line in lines} - {""})
@@ -105,6 +108,7 @@ class IncidentAudienceForm(forms.Form):
         """The chosen users (before the verified-address rule the notices apply)."""
         from django.contrib.auth import get_user_model
         from django.db.models import Q
+        from django.db.models.functions import Lower
 
         users = get_user_model().objects.all()
         data = self.cleaned_data
@@ -113,11 +117,16 @@ class IncidentAudienceForm(forms.Form):
                 date_joined__date__gte=data["joined_from"], date_joined__date__lte=data["joined_to"]
             )
         if data["audience"] == "list":
-            names = data["identifiers"]
-            emails = [n.lower() for n in names if "@" in n]
-            return users.filter(
-                Q(username__in=names) | Q(emailaddress__email__in=emails) | Q(email__in=emails)
-            ).distinct()
+            lowered = [name.lower() for name in data["identifiers"]]
+            return (
+                users.annotate(username_lower=Lower("username"), email_lower=Lower("email"))
+                .filter(
+                    Q(username_lower__in=lowered)
+                    | Q(email_lower__in=lowered)
+                    | Q(emailaddress__email__in=lowered)
+                )
+                .distinct()
+            )
         return users
 
     def describe(self) -> str:

@@ -39,9 +39,10 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
     )
     if version is None:
         raise Http404("No version of this document is in effect.")
-    anonymous = not request.user.is_authenticated
+    # Signed-in pages carry per-session details, and a pending message must be shown, so only
+    # plain anonymous pages are revalidated (len() does not consume the messages).
+    anonymous = not request.user.is_authenticated and not len(messages.get_messages(request))
     if anonymous:
-        # Signed-in pages carry per-session details, so only anonymous pages are revalidated.
         # The page also shows the site-wide notice, whose wording moves with time.
         announcement = document_state(document).announcement() if document == "privacy" else None
         etag = version_etag(

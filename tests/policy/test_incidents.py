@@ -1,0 +1,461 @@
+"""Breach notices: written in the admin, sent once to exactly the chosen people, then frozen."""
+
+from collections import Counter
+from datetime import datetime
+from http import HTTPStatus
+from zoneinfo import ZoneInfo
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from policy.models import Incident, PolicyNotice
+from policy.services import incident_send, notices_deliver
+from tests.factories import make_user, make_verified_user
+
+pytestmark = pytest.mark.django_db
+
+NEW_YORK = ZoneInfo("America/New_York")
+CHANGELIST = reverse("admin:policy_incident_changelist")
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Nothing here signs in with a password: skip the deliberately slow hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def people(db):
+    """Three people a notice to everyone reaches, and two it must not."""
+    told = [make_verified_user(name) for name in ["alice", "bob", "carol"]]
+    # A second verified address must not make carol count, or be written to, twice.
+    EmailAddress.objects.create(user=told[2], email="carol@work.example", verified=True)
+    make_verified_user("dormant", is_active=False)
+    unverified = make_verified_user("newbie")
+    EmailAddress.objects.filter(user=unverified).update(verified=False)
+    return told
+
+
+@pytest.fixture
+def incident(admin_user) -> Incident:
+    return Incident.objects.create(
+        subject="A laptop was stolen",
+        body="On May 2 a laptop with customer names was stolen.\n\nChange your password.",
+        created_by=admin_user,
+    )
+
+
+def send_url(incident: Incident) -> str:
+    return reverse("admin:policy_incident_send", args=[incident.pk])
+
+
+def change_url(incident: Incident) -> str:
+    return reverse("admin:policy_incident_change", args=[incident.pk])
+
+
+def recipients(mailoutbox) -> Counter:
+    return Counter(address for message in mailoutbox for address in message.to)
+
+
+def notified(incident: Incident) -> set[str]:
+    return set(incident.notices.values_list("user__username", flat=True))
+
+
+def send(client, incident, capture, data: dict, count: int):
+    """Step 2: confirm `count` and send, running what is queued on commit."""
+    with capture(execute=True):
+        return client.post(send_url(incident), {**data, "confirmed_count": str(count)})
+
+
+# Writing a notice.
+
+
+def test_a_notice_written_in_the_admin_is_stamped_with_its_author(admin_client, admin_user):
+    response = admin_client.post(
+        reverse("admin:policy_incident_add"),
+        {"subject": "A laptop was stolen", "body": "What happened, and what to do."},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    incident = Incident.objects.get()
+    assert incident.subject == "A laptop was stolen"
+    assert incident.body == "What happened, and what to do."
+    assert incident.created_by == admin_user
+    assert incident.sent_at is None
+    assert not incident.notices.exists()
+
+
+def test_an_unsent_notice_can_be_edited_and_offers_to_send(admin_client, incident):
+    page = admin_client.get(change_url(incident)).content.decode()
+    assert 'name="subject"' in page
+    assert 'name="body"' in page
+    assert "Choose recipients and send…" in page
+    assert send_url(incident) in page
+    assert "Hello …," in page  # the preview of the email
+
+
+# Step 1: choosing and counting the recipients sends nothing.
+
+
+def test_counting_everyone_shows_the_number_and_sends_nothing(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    assert admin_client.get(send_url(incident)).status_code == HTTPStatus.OK
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(send_url(incident), {"audience": "all"})
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert "This notice will be emailed to 3 people" in page
+    assert 'name="confirmed_count" value="3"' in page
+    assert response.context["count"] == 3
+    assert mailoutbox == []
+    assert not PolicyNotice.objects.exists()
+    incident.refresh_from_db()
+    assert incident.sent_at is None
+
+
+def test_an_audience_nobody_matches_cannot_be_sent(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    data = {"audience": "list", "names": "nobody\nnewbie\ndormant"}
+    page = admin_client.post(send_url(incident), data).content.decode()
+    assert "No active account with a verified address matches" in page
+    assert 'name="confirmed_count"' not in page
+    send(admin_client, incident, django_capture_on_commit_callbacks, data, 0)
+    incident.refresh_from_db()
+    assert incident.sent_at is None
+    assert mailoutbox == []
+
+
+def test_a_joined_audience_needs_both_days(admin_client, incident, people):
+    response = admin_client.post(
+        send_url(incident), {"audience": "joined", "joined_from": "2024-01-01"}
+    )
+    assert "Give both the first and the last day." in response.content.decode()
+    assert response.context["count"] is None
+
+
+def test_an_empty_list_is_refused(admin_client, incident, people):
+    response = admin_client.post(send_url(incident), {"audience": "list", "names": " \n,\n"})
+    assert "Give at least one username or email address." in response.content.decode()
+    assert response.context["count"] is None
+
+
+# Step 2: sending to the confirmed number.
+
+
+def test_sending_to_everyone_reaches_each_verified_active_user_once(
+    admin_client,
+    admin_user,
+    incident,
+    people,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    response = send(
+        admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == change_url(incident)
+    assert notified(incident) == {"alice", "bob", "carol"}
+    assert set(incident.notices.values_list("status", flat=True)) == {"sent"}
+    assert recipients(mailoutbox) == Counter(
+        {"alice@example.com": 1, "bob@example.com": 1, "carol@example.com": 1}
+    )
+    incident.refresh_from_db()
+    assert incident.sent_at is not None
+    assert incident.sent_by == admin_user
+    assert incident.audience == "every active user with a verified email address: 3 recipients"
+
+
+def test_the_email_has_the_subject_and_a_text_and_an_html_part(
+    admin_client, incident, mailoutbox, django_capture_on_commit_callbacks
+):
+    make_verified_user("alice")
+    send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 1)
+    [mail] = mailoutbox
+    assert mail.subject == "[New Image MedSpa] A laptop was stolen"
+    assert mail.body.startswith("Hello alice,")
+    assert "On May 2 a laptop with customer names was stolen." in mail.body
+    [(html_part, mimetype)] = mail.alternatives
+    assert mimetype == "text/html"
+    assert "Hello alice," in html_part
+    assert "<p>Change your password.</p>" in html_part
+
+
+def test_running_delivery_again_sends_nothing_twice(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
+    assert len(mailoutbox) == 3
+    again = notices_deliver()
+    assert (again.sent, again.failed, again.retrying) == (0, 0, 0)
+    assert recipients(mailoutbox) == Counter(
+        {"alice@example.com": 1, "bob@example.com": 1, "carol@example.com": 1}
+    )
+    assert incident.notices.count() == 3
+
+
+def test_the_admin_is_told_how_many_it_goes_to(
+    admin_client, incident, people, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            send_url(incident), {"audience": "all", "confirmed_count": "3"}, follow=True
+        )
+    assert "Sending the notice to 3 people." in response.content.decode()
+
+
+@pytest.mark.parametrize("wrong", ["2", "4", "", "three"])
+def test_a_wrong_confirmed_count_sends_nothing(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks, wrong
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            send_url(incident), {"audience": "all", "confirmed_count": wrong}
+        )
+    assert response.status_code == HTTPStatus.OK
+    assert "This notice will be emailed to 3 people" in response.content.decode()
+    assert not incident.notices.exists()
+    assert mailoutbox == []
+    incident.refresh_from_db()
+    assert incident.sent_at is None
+
+
+def test_a_count_that_changed_since_it_was_shown_sends_nothing(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    admin_client.post(send_url(incident), {"audience": "all"})
+    make_verified_user("dave")  # signs up between the two steps
+    response = send(
+        admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3
+    )
+    assert "This notice will be emailed to 4 people" in response.content.decode()
+    assert not incident.notices.exists()
+    assert mailoutbox == []
+
+
+def test_a_sent_notice_cannot_be_sent_again(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
+    sent_at = Incident.objects.get(pk=incident.pk).sent_at
+    make_verified_user("dave")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            send_url(incident), {"audience": "all", "confirmed_count": "4"}, follow=True
+        )
+    assert "This notice was already sent." in response.content.decode()
+    assert response.redirect_chain == [(change_url(incident), HTTPStatus.FOUND)]
+    assert notified(incident) == {"alice", "bob", "carol"}
+    assert len(mailoutbox) == 3
+    incident.refresh_from_db()
+    assert incident.sent_at == sent_at
+    assert incident.audience.endswith(": 3 recipients")
+
+
+def test_the_service_refuses_to_send_twice(incident, people, admin_user):
+    incident_send(incident=incident, users=None, by=admin_user, audience="everyone")
+    with pytest.raises(ValidationError, match="already sent"):
+        incident_send(incident=incident, users=None, by=admin_user, audience="everyone")
+    assert incident.notices.count() == 3
+
+
+# Other audiences.
+
+
+def test_a_typed_list_reaches_exactly_the_people_on_it(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    data = {"audience": "list", "names": "alice\n  BOB@example.com  \nnobody\nnewbie\ndormant\n"}
+    page = admin_client.post(send_url(incident), data).content.decode()
+    assert "This notice will be emailed to 2 people" in page
+    send(admin_client, incident, django_capture_on_commit_callbacks, data, 2)
+    assert notified(incident) == {"alice", "bob"}
+    assert recipients(mailoutbox) == Counter({"alice@example.com": 1, "bob@example.com": 1})
+    incident.refresh_from_db()
+    assert incident.audience == "a list of 5 usernames or email addresses: 2 recipients"
+
+
+def test_a_person_named_twice_on_the_list_is_written_to_once(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    data = {"audience": "list", "names": "carol\ncarol@example.com\ncarol@work.example\ncarol"}
+    page = admin_client.post(send_url(incident), data).content.decode()
+    assert "This notice will be emailed to 1 person" in page
+    send(admin_client, incident, django_capture_on_commit_callbacks, data, 1)
+    assert recipients(mailoutbox) == Counter({"carol@example.com": 1})
+
+
+def test_an_uploaded_list_reaches_exactly_the_people_in_it(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile(
+        "affected.csv", b'carol\r\n"bob@example.com",\r\nnewbie\r\n', content_type="text/csv"
+    )
+    response = admin_client.post(send_url(incident), {"audience": "list", "upload": upload})
+    page = response.content.decode()
+    assert "This notice will be emailed to 2 people" in page
+    # The confirmation step carries the uploaded names in the text box: files are not resent.
+    names = response.context["form"]["names"].value()
+    assert names.splitlines() == ["bob@example.com", "carol", "newbie"]
+    send(
+        admin_client,
+        incident,
+        django_capture_on_commit_callbacks,
+        {"audience": "list", "names": names},
+        2,
+    )
+    assert notified(incident) == {"bob", "carol"}
+    assert recipients(mailoutbox) == Counter({"bob@example.com": 1, "carol@example.com": 1})
+
+
+def test_an_upload_and_typed_names_are_combined(admin_client, incident, people):
+    upload = SimpleUploadedFile("affected.txt", b"alice\n")
+    response = admin_client.post(
+        send_url(incident), {"audience": "list", "names": "bob", "upload": upload}
+    )
+    assert response.context["count"] == 2
+
+
+def test_an_upload_that_is_not_utf8_is_refused(admin_client, incident, people):
+    upload = SimpleUploadedFile("affected.txt", "zoë\n".encode("latin-1"))
+    response = admin_client.post(send_url(incident), {"audience": "list", "upload": upload})
+    assert "The file must be UTF-8 text." in response.content.decode()
+    assert response.context["count"] is None
+
+
+def test_a_joined_audience_reaches_those_who_joined_in_the_period(
+    admin_client, incident, mailoutbox, django_capture_on_commit_callbacks
+):
+    def joined(name: str, *when: int) -> None:
+        make_verified_user(name, date_joined=datetime(*when, tzinfo=NEW_YORK))
+
+    joined("before", 2024, 2, 29, 23, 59)
+    joined("first", 2024, 3, 1, 0, 1)
+    joined("middle", 2024, 3, 15, 12)
+    joined("last", 2024, 3, 31, 23, 30)  # April 1 in UTC: the site's own days count
+    joined("after", 2024, 4, 1, 0, 1)
+    make_verified_user(
+        "inactive", is_active=False, date_joined=datetime(2024, 3, 15, tzinfo=NEW_YORK)
+    )
+    data = {"audience": "joined", "joined_from": "2024-03-01", "joined_to": "2024-03-31"}
+    page = admin_client.post(send_url(incident), data).content.decode()
+    assert "This notice will be emailed to 3 people" in page
+    send(admin_client, incident, django_capture_on_commit_callbacks, data, 3)
+    assert notified(incident) == {"first", "middle", "last"}
+    assert recipients(mailoutbox) == Counter(
+        {"first@example.com": 1, "middle@example.com": 1, "last@example.com": 1}
+    )
+    incident.refresh_from_db()
+    assert incident.audience == "users who joined from 2024-03-01 to 2024-03-31: 3 recipients"
+
+
+# The record afterwards.
+
+
+def test_the_changelist_shows_recipients_sent_and_failed(
+    admin_client, incident, people, django_capture_on_commit_callbacks
+):
+    send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
+    incident.notices.filter(user__username="bob").update(status=PolicyNotice.Status.FAILED)
+    Incident.objects.create(subject="Draft notice", body="Not sent yet.")
+    response = admin_client.get(CHANGELIST)
+    page = response.content.decode()
+    assert '<td class="field-recipients">3</td>' in page
+    assert '<td class="field-sent">2</td>' in page
+    assert '<td class="field-failed">1</td>' in page
+    rows = {i.subject: (i.recipients, i.sent, i.failed) for i in response.context["cl"].result_list}
+    assert rows == {"A laptop was stolen": (3, 2, 1), "Draft notice": (0, 0, 0)}
+
+
+def test_a_sent_notice_is_read_only(
+    admin_client, incident, people, django_capture_on_commit_callbacks
+):
+    send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
+    response = admin_client.get(change_url(incident))
+    assert response.status_code == HTTPStatus.OK
+    page = response.content.decode()
+    assert 'name="subject"' not in page
+    assert 'name="body"' not in page
+    assert "Choose recipients and send…" not in page
+    assert "A laptop was stolen" in page
+    assert "3 recipients" in page
+    admin_client.post(change_url(incident), {"subject": "Nothing happened", "body": "Never mind."})
+    incident.refresh_from_db()
+    assert incident.subject == "A laptop was stolen"
+    assert incident.body.startswith("On May 2")
+
+
+def test_notices_cannot_be_deleted_in_the_admin(admin_client, incident):
+    url = reverse("admin:policy_incident_delete", args=[incident.pk])
+    assert admin_client.get(url).status_code == HTTPStatus.FORBIDDEN
+    assert Incident.objects.filter(pk=incident.pk).exists()
+
+
+# Who may send.
+
+
+def test_staff_without_the_send_permission_are_refused(client, incident, people, mailoutbox):
+    clerk = make_user("clerk", staff=True)
+    clerk.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="policy",
+            codename__in=["view_incident", "add_incident", "change_incident"],
+        )
+    )
+    client.force_login(clerk)
+    assert client.get(send_url(incident)).status_code == HTTPStatus.FORBIDDEN
+    response = client.post(send_url(incident), {"audience": "all", "confirmed_count": "3"})
+    assert response.status_code == HTTPStatus.FORBIDDEN
+    assert client.get(reverse("admin:policy_incident_add")).status_code == HTTPStatus.FORBIDDEN
+    assert "Choose recipients and send…" not in client.get(change_url(incident)).content.decode()
+    assert not incident.notices.exists()
+    assert mailoutbox == []
+
+
+def test_staff_with_the_send_permission_can_send(
+    client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    officer = make_user("officer", staff=True)
+    officer.user_permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="policy", codename__in=["view_incident", "send_incident"]
+        )
+    )
+    client.force_login(officer)
+    assert "Choose recipients and send…" in client.get(change_url(incident)).content.decode()
+    send(client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
+    incident.refresh_from_db()
+    assert incident.sent_by == officer
+    assert len(mailoutbox) == 3
+
+
+def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, incident, people):
+    client.force_login(make_verified_user("visitor"))
+    response = client.post(send_url(incident), {"audience": "all", "confirmed_count": "4"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert reverse("admin:login") in response.url
+    assert not incident.notices.exists()
+
+
+# Site bugs found while writing these tests.
+
+
+def test_an_uploaded_list_with_a_byte_order_mark_reaches_everyone_on_it(
+    admin_client, incident, people
+):
+    upload = SimpleUploadedFile("affected.csv", b"\xef\xbb\xbfalice\r\nbob\r\n")
+    response = admin_client.post(send_url(incident), {"audience": "list", "upload": upload})
+    assert response.context["count"] == 2
+
+
+def test_a_long_uploaded_list_is_read_whole_or_refused(admin_client, incident, people):
+    filler = b"".join(b"no-such-user-%07d\n" % n for n in range(60_000))  # 1.2 MB
+    upload = SimpleUploadedFile("affected.csv", b"bob\n" + filler + b"alice\n")
+    response = admin_client.post(send_url(incident), {"audience": "list", "upload": upload})
+    form = response.context["form"]
+    assert response.context["count"] == 2 or form.errors
