@@ -1,46 +1,13 @@
-"""The admin site (login through allauth, staff MFA) and the admin of topics and preferences."""
+"""Admin for preference topics and the preference ledger (the admin site itself: sites.py)."""
 
 import csv
 
-from allauth.account.decorators import secure_admin_login
-from allauth.mfa.utils import is_mfa_enabled
-from django.conf import settings
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+
+from policy.admin import spreadsheet_safe
 
 from .models import PreferenceChange, Subscription, Topic
-
-
-def staff_mfa_satisfied(user) -> bool:
-    """Whether `user` meets the staff two-factor rule (STAFF_MFA_REQUIRED)."""
-    return not settings.STAFF_MFA_REQUIRED or is_mfa_enabled(user)
-
-
-class SecureAdminSite(admin.AdminSite):
-    site_header = "New Image MedSpa administration"
-    site_title = "New Image MedSpa admin"
-    index_title = "Site administration"
-
-    def has_permission(self, request: HttpRequest) -> bool:
-        return super().has_permission(request) and staff_mfa_satisfied(request.user)
-
-    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        user = request.user
-        if (
-            user.is_authenticated
-            and user.is_active
-            and user.is_staff
-            and not staff_mfa_satisfied(user)
-        ):
-            messages.warning(
-                request,
-                "Staff accounts need two-factor authentication. Set up an authenticator app "
-                "to use the admin.",
-            )
-            return redirect("mfa_activate_totp")
-        # Anonymous visitors go to allauth's login page, with its rate limits and MFA.
-        return secure_admin_login(super().login)(request, extra_context)
 
 
 @admin.register(Topic)
@@ -71,13 +38,10 @@ class TopicAdmin(admin.ModelAdmin):
         writer = csv.writer(response)
         writer.writerow(["topic", "username", "email", "since"])
         for row in rows:
+            user = row.user
             writer.writerow(
-                [
-                    row.topic.slug,
-                    row.user.get_username(),
-                    row.user.email,
-                    row.updated_at.isoformat(),
-                ]
+                [spreadsheet_safe(v) for v in (row.topic.slug, user.get_username(), user.email)]
+                + [row.updated_at.isoformat()]
             )
         return response
 

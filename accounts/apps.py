@@ -14,4 +14,4 @@ class SecureAdminConfig(admin_apps.AdminConfig):
     """Django admin, served by SecureAdminSite."""
 
     default = False
-    default_site = "accounts.admin.SecureAdminSite"
+    default_site = "accounts.sites.SecureAdminSite"

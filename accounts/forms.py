@@ -103,9 +103,14 @@ class PreferencesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.topics = list(topics)
         for topic in self.topics:
-            help_text = topic.description
-            if topic.shares_with_partners:
-                help_text += " Turning this on shares your name and email with our partners."
+            # Built with format_html: the description is staff text, never markup.
+            help_text = format_html(
+                "{}{}",
+                topic.description,
+                " Turning this on shares your name and email with our partners."
+                if topic.shares_with_partners
+                else "",
+            )
             self.fields[f"topic_{topic.pk}"] = forms.BooleanField(
                 label=topic.name,
                 help_text=help_text,

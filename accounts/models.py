@@ -12,8 +12,12 @@ class TopicQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
     def with_opt_in_counts(self):
+        """Count the active people opted in, as the CSV export lists them."""
         return self.annotate(
-            opted_in=Count("subscriptions", filter=Q(subscriptions__opted_in=True))
+            opted_in=Count(
+                "subscriptions",
+                filter=Q(subscriptions__opted_in=True, subscriptions__user__is_active=True),
+            )
         )
 
 

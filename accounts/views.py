@@ -69,7 +69,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
     current = dict(
         Subscription.objects.filter(user=request.user).values_list("topic_id", "opted_in")
     )
-    form = PreferencesForm(request.POST or None, topics=topics, current=current)
+    data = request.POST if request.method == "POST" else None  # all switches off is a real answer
+    form = PreferencesForm(data, topics=topics, current=current)
     if request.method == "POST" and form.is_valid():
         adapter = get_adapter(request)
         changed = sum(

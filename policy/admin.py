@@ -311,7 +311,7 @@ def export_csv(modeladmin, request: HttpRequest, queryset) -> StreamingHttpRespo
     def rows():
         yield writer.writerow(fields)
         for record in queryset.values_list(*fields).iterator(chunk_size=2000):
-            yield writer.writerow([_spreadsheet_safe(value) for value in record])
+            yield writer.writerow([spreadsheet_safe(value) for value in record])
 
     name = modeladmin.model._meta.model_name
     return StreamingHttpResponse(
@@ -324,7 +324,7 @@ def export_csv(modeladmin, request: HttpRequest, queryset) -> StreamingHttpRespo
 export_csv.short_description = "Export the selected records as CSV"
 
 
-def _spreadsheet_safe(value):
+def spreadsheet_safe(value):
     """Text a spreadsheet would run as a formula (e.g. a crafted user agent) is quoted."""
     if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
         return "'" + value
