@@ -14,8 +14,6 @@ from django.utils import timezone
 from .models import PolicyVersion
 
 _SOURCE_DIRS = ("templates", "policy", "accounts", "pamedspa", "static")
-# A safety net only: publishing deletes the cached state as soon as it commits.
-CACHE_SECONDS = 300
 
 
 @memoize
@@ -50,6 +48,17 @@ class DocumentState:
     latest_effective_at: datetime | None
     previous_number: int | None
     latest_material_number: int | None
+    # (number, effective_at) of every published version, newest first
+    schedule: tuple[tuple[int, datetime], ...] = ()
+
+    def current_number(self, at: datetime) -> int | None:
+        """The number of the newest version in effect at `at` (PolicyVersion's own rule)."""
+        return next((number for number, effective in self.schedule if effective <= at), None)
+
+    def next_change(self, at: datetime) -> datetime | None:
+        """When the next scheduled version takes effect, if one is scheduled."""
+        upcoming = [effective for _, effective in self.schedule if effective > at]
+        return min(upcoming) if upcoming else None
 
     def announcement(self, at: datetime | None = None) -> dict | None:
         """The site-wide notice: a change still to come, or one that came recently."""
@@ -92,11 +101,42 @@ def document_state(slug: str) -> DocumentState:
             latest_effective_at=numbers[0]["effective_at"] if numbers else None,
             previous_number=numbers[1]["number"] if len(numbers) > 1 else None,
             latest_material_number=next((n["number"] for n in numbers if n["is_material"]), None),
+            schedule=tuple((n["number"], n["effective_at"]) for n in numbers),
         )
-        cache.set(_state_key(slug), state, CACHE_SECONDS)
+        cache.set(_state_key(slug), state, settings.POLICY_CACHE_SECONDS)
     return state
 
 
+def current_version(slug: str, at: datetime | None = None) -> PolicyVersion | None:
+    """The version of `slug` in effect now, from the cache when it can be; never stale.
+
+    An entry is dropped when a publish commits, and it also carries the moment the next
+    scheduled version takes effect, so a scheduled change shows up on time with no purge.
+    """
+    now = at or timezone.now()
+    entry = cache.get(_current_key(slug))
+    if entry is not None:
+        version, changes_at = entry
+        if changes_at is None or now < changes_at:
+            return version
+    state = document_state(slug)
+    number = state.current_number(now)
+    version = None
+    if number is not None:
+        version = (
+            PolicyVersion.objects.filter(document__slug=slug, number=number)
+            .select_related("document")
+            .with_first_published_at()
+            .first()
+        )
+    cache.set(_current_key(slug), (version, state.next_change(now)), settings.POLICY_CACHE_SECONDS)
+    return version
+
+
+def _current_key(slug: str) -> str:
+    return f"policy:current:{slug}"
+
+
 def document_state_forget(slug: str) -> None:
-    """Called once a publish commits, so every process sees the new version at once."""
-    cache.delete(_state_key(slug))
+    """Called once a publish commits, so every process sharing the cache sees it at once."""
+    cache.delete_many([_state_key(slug), _current_key(slug)])

@@ -20,7 +20,7 @@ from django.utils.http import http_date
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import redline
-from .caching import document_state, version_etag
+from .caching import current_version, document_state, version_etag
 from .cookies import cookies_in_use, only_essential
 from .forms import ContactForm, ReviewForm
 from .models import Acceptance, Document, NewUse, PolicyVersion
@@ -31,12 +31,7 @@ from .services import contact_message_receive, review_submit
 @transaction.non_atomic_requests
 def current(request: HttpRequest, document: str) -> HttpResponse:
     """The version of `document` in effect now."""
-    version = (
-        PolicyVersion.objects.filter(document__slug=document)
-        .select_related("document")
-        .with_first_published_at()
-        .current()
-    )
+    version = current_version(document)
     if version is None:
         raise Http404("No version of this document is in effect.")
     # Signed-in pages carry per-session details, and a pending message must be shown, so only

@@ -4,6 +4,7 @@ import re
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.test import TestCase
 
 from policy.models import Document, PolicyVersion
 from policy.services import version_draft_save, version_publish
@@ -66,7 +67,9 @@ def make_draft(
 
 
 def make_published(document: Document, *, at: datetime | None = None, **kwargs) -> PolicyVersion:
-    return version_publish(version=make_draft(document, **kwargs), by=kwargs.get("by"), at=at)
+    """Publish a new version and run its on-commit work (cache purge), as a real commit would."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return version_publish(version=make_draft(document, **kwargs), by=kwargs.get("by"), at=at)
 
 
 def make_verified_user(username: str = "alice", email: str | None = None, **extra):

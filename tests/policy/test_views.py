@@ -228,3 +228,32 @@ def test_not_found_page_wears_the_site_design(client):
     html = response.content.decode()
     assert "Page not found" in html
     assert 'class="site-header"' in html
+
+
+def test_a_warm_anonymous_policy_page_runs_no_query(client, django_assert_num_queries):
+    client.get(CURRENT)  # fills the cache, as the first visitor after a publish does
+    with django_assert_num_queries(0):
+        response = client.get(CURRENT)
+    assert response.status_code == HTTPStatus.OK
+    assert "Safe Harbor" in response.content.decode()
+
+
+def test_a_304_runs_no_query_once_warm(client, django_assert_num_queries):
+    etag = client.get(CURRENT).headers["ETag"]
+    with django_assert_num_queries(0):
+        response = client.get(CURRENT, headers={"If-None-Match": etag})
+    assert response.status_code == HTTPStatus.NOT_MODIFIED
+
+
+def test_the_cached_page_turns_to_a_scheduled_version_on_time(client, privacy, monkeypatch):
+    effective = timezone.now() + timedelta(hours=1)
+    make_published(privacy, body="## Later\n\nScheduled words.", effective_at=effective)
+    assert "Scheduled words." not in client.get(CURRENT).content.decode()  # cached now
+    monkeypatch.setattr(timezone, "now", lambda: effective + timedelta(seconds=1))
+    assert "Scheduled words." in client.get(CURRENT).content.decode()  # no purge needed
+
+
+def test_publishing_replaces_the_cached_version_at_once(client, privacy):
+    client.get(CURRENT)
+    make_published(privacy, body="## New\n\nFresh words.")
+    assert "Fresh words." in client.get(CURRENT).content.decode()
