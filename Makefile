@@ -65,8 +65,10 @@ check-deploy: $(VENV)/.installed
 	DJANGO_DEBUG=off DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	DJANGO_ALLOWED_HOSTS=pamedspa.example $(MANAGE) check --deploy --fail-level WARNING
 
-## bench: benchmarks (not tests): notice fan-out to 100,000 users through a local SMTP sink
+## bench: benchmarks (not tests): HTTP pages vs a bare Django view (gunicorn + wrk), then the
+## notice fan-out to 100,000 users through a local SMTP sink
 bench: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.bench.http --seconds $${BENCH_SECONDS:-10}
 	$(BIN)/python -m tests.bench.notices --users $${BENCH_USERS:-100000} --send-seconds 20
 
 clean:

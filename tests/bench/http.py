@@ -1,0 +1,190 @@
+"""Benchmark (not a test): production-like gunicorn on 127.0.0.1, driven by wrk.
+
+Prints req/s, p50 and p99 per endpoint and the ratio /privacy/ ÷ bare Django view, measured in
+the same run. Exits non-zero only if the run itself fails.
+
+    python -m tests.bench.http [--seconds 10] [--connections 16] [--workers 2]
+"""
+
+import argparse
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="Load time per endpoint.")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers.")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="pamedspa-http-bench-"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))},
+        "DJANGO_SETTINGS_MODULE": "pamedspa.settings",
+        "DJANGO_ENV_FILE": "",
+        "DJANGO_DEBUG": "off",
+        "DJANGO_HTTPS": "off",  # plain HTTP on loopback; TLS lives at the proxy
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
+        ),
+        "WEB_CONCURRENCY": str(args.workers),
+    }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    manage = [PYTHON, "manage.py"]
+    for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+        subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
+         "--no-control-socket", "--bind", f"127.0.0.1:{port}", "tests.bench.wsgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(base + "/healthz/")
+        page = _get(base + "/privacy/")
+        css = (
+            re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', page.read()).group(1).decode()
+        )
+        etag = page.headers["ETag"]
+        endpoints = [
+            ("bare Django view (ceiling)", base + "/__bench__/bare/", []),
+            ("/privacy/", base + "/privacy/", []),
+            ("/privacy/versions/1/", base + "/privacy/versions/1/", []),
+            ("/privacy/ 304 (If-None-Match)", base + "/privacy/", [f"If-None-Match: {etag}"]),
+            ("/accounts/login/ (GET)", base + "/accounts/login/", []),
+            ("static CSS (whitenoise)", base + css, []),
+        ]
+        results = {}
+        for name, url, headers in endpoints:
+            _get(url, headers)  # warm caches
+            results[name] = _load(url, headers, args.seconds, args.connections)
+        sizes = _sizes(base, css)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    tool = "wrk" if shutil.which("wrk") else "python client"
+    setup = f"gunicorn {args.workers} sync workers, {args.connections} connections"
+    print(f"\nHTTP benchmark: {setup}, {args.seconds} s per endpoint, {tool}, loopback\n")
+    print(f"{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    for name, (rps, p50, p99, errors) in results.items():
+        print(f"{name:34} {rps:9,.0f} {p50:8.2f} {p99:8.2f} {errors:7}")
+    bare = results["bare Django view (ceiling)"][0]
+    ratio = results["/privacy/"][0] / bare if bare else 0
+    print(f"\nratio /privacy/ ÷ bare view: {ratio:.2f} (goal ≥ 0.90)")
+    print("sizes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    return 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, headers: list[str] | None = None):
+    request = urllib.request.Request(url)
+    for header in headers or []:
+        key, _, value = header.partition(": ")
+        request.add_header(key, value)
+    try:
+        return urllib.request.urlopen(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        return error
+
+
+def _wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if _get(url).status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not come up")
+
+
+def _load(url, headers, seconds, connections):
+    """(req/s, p50 ms, p99 ms, errors) from wrk, or from a bounded Python client without it."""
+    if shutil.which("wrk"):
+        command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+        for header in headers:
+            command += ["-H", header]
+        out = subprocess.run(
+            command, capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))
+        p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
+        errors = sum(
+            int(n)
+            for n in re.findall(
+                r"(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)", out
+            )
+        )
+        return rps, p50, p99, errors
+    return _python_load(url, headers, seconds, connections)
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+def _python_load(url, headers, seconds, connections):
+    latencies, errors, stop = [], [0], time.monotonic() + seconds
+
+    def worker():
+        while time.monotonic() < stop:
+            started = time.perf_counter()
+            response = _get(url, headers)
+            response.read()
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status >= 400:
+                errors[0] += 1
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    return len(latencies) / seconds, pick(0.5), pick(0.99), errors[0]
+
+
+def _sizes(base: str, css: str) -> dict[str, str]:
+    sizes = {}
+    for label, url in (("/privacy/ HTML", base + "/privacy/"), ("site CSS", base + css)):
+        for encoding in ("gzip", "br"):
+            response = _get(url, [f"Accept-Encoding: {encoding}"])
+            body = response.read()
+            used = response.headers.get("Content-Encoding", "none")
+            sizes[f"{label} ({used})"] = f"{len(body) / 1024:.1f} KB"
+    return sizes
+
+
+if __name__ == "__main__":
+    sys.exit(main())
