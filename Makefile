@@ -49,10 +49,11 @@ test: $(VENV)/.installed-dev
 e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/e2e
 
-## lint: ruff, migrations in step with models, Django's system checks
+## lint: ruff, bandit, migrations in step with models, Django's system checks
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -r accounts policy pamedspa -q
 	$(MANAGE) makemigrations --check --dry-run
 	$(MANAGE) check --fail-level WARNING
 

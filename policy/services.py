@@ -65,8 +65,10 @@ def version_publish(
     POLICY_NOTICE_DAYS of notice, unless someone allowed to records why not; publishing it
     queues one email notice per person once the transaction commits.
     """
-    now = at or timezone.now()
     Document.objects.select_for_update().get(pk=version.document_id)
+    # Read the clock only once the lock is ours: a publish that waited for another one must
+    # not take effect before the version that committed first.
+    now = at or timezone.now()
     version.refresh_from_db()
     if version.is_published:
         raise ValidationError("This version is already published.")

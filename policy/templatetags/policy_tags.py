@@ -19,4 +19,5 @@ def contact_email_link() -> str:
     source for "name@domain" find nothing.
     """
     address = _entities(settings.PRIVACY_CONTACT_EMAIL)
-    return mark_safe(f'<a href="{_entities("mailto:")}{address}">{address}</a>')  # noqa: S308
+    # Safe: every character of the address is a numeric character reference.
+    return mark_safe(f'<a href="{_entities("mailto:")}{address}">{address}</a>')  # nosec B308 B703
