@@ -6,10 +6,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
+from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control
@@ -21,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from . import redline
 from .caching import current_version, document_state, version_etag
+from .context_processors import PRIVACY
 from .cookies import cookies_in_use, only_essential
 from .forms import ContactForm, ReviewForm
 from .models import Acceptance, Document, NewUse, PolicyVersion
@@ -30,44 +33,47 @@ from .services import contact_message_receive, review_submit
 @require_safe
 @transaction.non_atomic_requests
 def current(request: HttpRequest, document: str) -> HttpResponse:
-    """The version of `document` in effect now."""
+    """The version of `document` in effect now.
+
+    For anonymous visitors the whole page depends only on what its ETag covers, so the
+    rendered page is cached under that ETag: a repeat visit costs no query and no template.
+    """
     version = current_version(document)
     if version is None:
         raise Http404("No version of this document is in effect.")
+    context = {
+        "version": version,
+        "document": version.document,
+        "current": version,
+        "cookies": cookies_in_use(),
+        "cookies_only_essential": only_essential(),
+        "show_site_facts": True,
+    }
     # Signed-in pages carry per-session details, and a pending message must be shown, so only
-    # plain anonymous pages are revalidated (len() does not consume the messages).
-    anonymous = not request.user.is_authenticated and not len(messages.get_messages(request))
-    if anonymous:
-        # The page also shows the site-wide notice, whose wording moves with time.
-        announcement = document_state(document).announcement() if document == "privacy" else None
-        etag = version_etag(
-            version,
-            announcement["phase"] if announcement else "",
-            repr(cookies_in_use()),
-            settings.PRIVACY_CONTACT_EMAIL,
-        )
-        last_modified = max(version.published_at, version.effective_at)
-        not_modified = get_conditional_response(
-            request, etag=etag, last_modified=last_modified.timestamp()
-        )
-        if not_modified is not None:
-            return not_modified
-    response = render(
-        request,
-        "policy/version_detail.html",
-        {
-            "version": version,
-            "document": version.document,
-            "current": version,
-            "cookies": cookies_in_use(),
-            "cookies_only_essential": only_essential(),
-            "show_site_facts": True,
-        },
+    # plain anonymous pages are shared (len() does not consume the messages).
+    if request.user.is_authenticated or len(messages.get_messages(request)):
+        return render(request, "policy/version_detail.html", context)
+
+    etag = version_etag(
+        version,
+        # Every page also shows the privacy policy's site-wide notice, which moves with time.
+        repr(document_state(PRIVACY).announcement()),
+        repr(context["cookies"]),
+        settings.PRIVACY_CONTACT_EMAIL,
     )
-    if anonymous:
-        response.headers["ETag"] = etag
-        response.headers["Last-Modified"] = http_date(last_modified.timestamp())
-        patch_cache_control(response, no_cache=True)
+    last_modified = max(version.published_at, version.effective_at).timestamp()
+    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
+    if not_modified is not None:
+        return not_modified
+    key = f"policy:page:{etag}"
+    body = cache.get(key)
+    if body is None:
+        body = render_to_string("policy/version_detail.html", context, request)
+        cache.set(key, body, settings.POLICY_CACHE_SECONDS)
+    response = HttpResponse(body)
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(response, no_cache=True)
     return response
 
 

@@ -257,3 +257,21 @@ def test_publishing_replaces_the_cached_version_at_once(client, privacy):
     client.get(CURRENT)
     make_published(privacy, body="## New\n\nFresh words.")
     assert "Fresh words." in client.get(CURRENT).content.decode()
+
+
+def test_a_second_scheduled_version_changes_the_cached_page_and_its_etag(client, privacy):
+    first = timezone.now() + timedelta(days=40)
+    make_published(privacy, effective_at=first)
+    before = client.get(CURRENT)
+    second = first + timedelta(days=10)
+    make_published(privacy, effective_at=second)
+    after = client.get(CURRENT, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == HTTPStatus.OK  # the notice's date moved, so the page did too
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert timezone.localtime(first).strftime("%B %-d, %Y") in before.content.decode()
+
+
+def test_a_cached_page_is_served_without_rendering(client, monkeypatch):
+    first = client.get(CURRENT).content
+    monkeypatch.setattr("policy.views.render_to_string", lambda *a, **k: pytest.fail("rendered"))
+    assert client.get(CURRENT).content == first
