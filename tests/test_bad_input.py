@@ -1,0 +1,78 @@
+"""Hostile input gets a clear 400, never a 500 or silently altered data."""
+
+from http import HTTPStatus
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+pytestmark = pytest.mark.django_db
+
+FORM = "application/x-www-form-urlencoded"
+REMIND = reverse("account_username_reminder")
+
+
+@pytest.fixture
+def client():
+    return Client(raise_request_exception=False)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"email=%FF%FE%40example.com", b"email=\xff\xfe@example.com", b"email=caf%C3"],
+    ids=["percent-encoded", "raw bytes", "truncated sequence"],
+)
+def test_a_form_body_that_is_not_utf8_gets_400(client, body, mailoutbox):
+    response = client.post(REMIND, data=body, content_type=FORM)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Bad request" in response.content.decode()
+    assert mailoutbox == []
+
+
+def test_utf8_form_bodies_still_work(client, mailoutbox):
+    body = b"email=jose%40ex%C3%A4mple.com"  # an internationalised domain, in UTF-8
+    response = client.post(REMIND, data=body, content_type=FORM)
+    assert response.status_code == HTTPStatus.FOUND
+    assert mailoutbox[0].to == ["jose@exämple.com"]
+
+
+def test_an_oversized_body_gets_400(client, settings):
+    big = b"email=" + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    assert client.post(REMIND, data=big, content_type=FORM).status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_too_many_fields_get_400(client, settings):
+    body = "&".join(f"f{n}=x" for n in range(settings.DATA_UPLOAD_MAX_NUMBER_FIELDS + 1))
+    response = client.post(REMIND, data=body.encode(), content_type=FORM)
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        " ",
+        "x" * 10_000,
+        "\x00",
+        "a\x00b@example.com",
+        "<script>alert(1)</script>",
+        "ünïcödé@例え.jp",
+    ],
+)
+def test_odd_values_in_every_public_form_get_a_clear_answer(client, value):
+    """No 500 anywhere: each form answers with its page (and field errors) or a redirect."""
+    forms = [
+        (reverse("account_login"), {"login": value, "password": value}),
+        (reverse("account_signup"), {"username": value, "email": value, "password1": value,
+                                     "password2": value, "accept_policy": value}),
+        (reverse("account_reset_password"), {"email": value}),
+        (REMIND, {"email": value}),
+        (reverse("policy:contact", args=["privacy"]), {"name": value, "email": value,
+                                                        "subject": value, "message": value}),
+    ]  # fmt: skip
+    for url, data in forms:
+        response = client.post(url, data)
+        assert response.status_code in {HTTPStatus.OK, HTTPStatus.FOUND}, (
+            url,
+            response.status_code,
+        )
