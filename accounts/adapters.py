@@ -57,6 +57,16 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return user
 
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """The failed-login counter's key: the login alone.
+
+        allauth's default prefixes the site's domain, which without the sites framework is the
+        Host header, port included. ALLOWED_HOSTS ignores ports, so a client could change the
+        port to reset its count, and instances reached on different ports would not share it.
+        (A private allauth hook: tests/accounts/test_login.py pins the behaviour.)
+        """
+        return credentials.get("email", credentials.get("username", "")).lower()
+
     def _site(self) -> SiteInfo:
         request = self.request
         return SiteInfo(name=settings.SITE_NAME, domain=request.get_host() if request else "")

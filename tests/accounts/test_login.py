@@ -89,6 +89,15 @@ def test_failed_logins_lock_the_account_for_a_while(client, alice):
     assert logged_in_as(client) is None
 
 
+@pytest.mark.parametrize("host", ["testserver:1", "TESTSERVER", "testserver:8443"])
+def test_changing_the_host_header_does_not_reset_the_lockout(client, alice, host):
+    for _ in range(5):
+        client.post(LOGIN, {"login": "alice", "password": "wrong password!"})
+    response = client.post(LOGIN, {"login": "alice", "password": PASSWORD}, headers={"host": host})
+    assert "Too many failed login attempts" in response.content.decode()
+    assert logged_in_as(client) is None
+
+
 def test_login_is_rate_limited_per_ip(client, settings, alice):
     settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "3/m/ip"}
     for _ in range(3):
