@@ -69,7 +69,7 @@ check-deploy: $(VENV)/.installed
 ## bench: benchmarks (not tests): HTTP pages vs a bare Django view (gunicorn + wrk), then the
 ## notice fan-out to 100,000 users through a local SMTP sink
 bench: $(VENV)/.installed-dev
-	$(BIN)/python -m tests.bench.http --seconds $${BENCH_SECONDS:-10}
+	$(BIN)/python -m tests.bench.http --seconds $${BENCH_SECONDS:-10} --soak $${BENCH_SOAK:-60}
 	$(BIN)/python -m tests.bench.notices --users $${BENCH_USERS:-100000} --send-seconds 20
 
 clean:

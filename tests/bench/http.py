@@ -3,7 +3,7 @@
 Prints req/s, p50 and p99 per endpoint and the ratio /privacy/ ÷ bare Django view, measured in
 the same run. Exits non-zero only if the run itself fails.
 
-    python -m tests.bench.http [--seconds 10] [--connections 16] [--workers 2]
+    python -m tests.bench.http [--seconds 10] [--connections 16] [--workers 2] [--soak 60]
 """
 
 import argparse
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="Load time per endpoint.")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers.")
+    parser.add_argument("--soak", type=int, default=0, help="Then soak for this many seconds.")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pamedspa-http-bench-"))
@@ -45,12 +46,20 @@ def main() -> int:
             "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
         ),
         "WEB_CONCURRENCY": str(args.workers),
+        # No worker recycling: a leak must show in the soak's memory figures, not be hidden.
+        "GUNICORN_MAX_REQUESTS": "0",
     }
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
     manage = [PYTHON, "manage.py"]
     for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
         subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
+    # A second version, so the soak can load the history and a comparison too.
+    second = workdir / "v2.md"
+    seed = (ROOT / "policy" / "seed" / "privacy-v1.md").read_text()
+    second.write_text(seed.replace("opt in lists.", "partner lists you agreed to."))
+    publish = ["publish_policy", str(second), "--summary", "Benchmark change."]
+    subprocess.run(manage + publish, cwd=ROOT, env=env, check=True, capture_output=True)
 
     port = _free_port()
     server = subprocess.Popen(
@@ -79,6 +88,7 @@ def main() -> int:
             _get(url, headers)  # warm caches
             results[name] = _load(url, headers, args.seconds, args.connections)
         sizes = _sizes(base, css)
+        soak = _soak(server.pid, base, css, args.soak, 32) if args.soak else None
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -94,7 +104,63 @@ def main() -> int:
     ratio = results["/privacy/"][0] / bare if bare else 0
     print(f"\nratio /privacy/ ÷ bare view: {ratio:.2f} (goal ≥ 0.90)")
     print("sizes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
+    if soak:
+        print(
+            f"soak: {soak['seconds']} s at 32 connections, mixed pages: {soak['requests']:,} "
+            f"requests, {soak['errors']} errors; worker memory {soak['before']:.1f} -> "
+            f"{soak['after']:.1f} MB ({soak['growth']:+.1%}, limit +10%)"
+        )
     return 0
+
+
+MIX = """
+paths = {"/privacy/", "/privacy/versions/", "/privacy/versions/1/compare/2/",
+         "/accounts/login/", "%s"}
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("GET", paths[(counter %% #paths) + 1])
+end
+"""
+
+
+def _soak(master: int, base: str, css: str, seconds: int, connections: int) -> dict:
+    """Mixed pages for `seconds`; errors, and the workers' memory before and after."""
+    script = Path(tempfile.mkdtemp()) / "mix.lua"
+    script.write_text(MIX % css)
+    command = ["wrk", "-t2", f"-c{connections}", "-d{}s", "-s", str(script), base]
+    subprocess.run([c.replace("{}", "5") for c in command], capture_output=True, check=True)
+    before = _workers_rss(master)
+    out = subprocess.run(
+        [c.replace("{}", str(seconds)) for c in command],
+        capture_output=True, text=True, check=True, timeout=seconds + 60,
+    ).stdout  # fmt: skip
+    after = _workers_rss(master)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return {
+        "seconds": seconds, "requests": requests, "errors": errors,
+        "before": before, "after": after, "growth": (after - before) / before,
+    }  # fmt: skip
+
+
+def _workers_rss(master: int) -> float:
+    """Total resident memory (MB) of the gunicorn master's worker processes."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == master:
+                status = (stat.parent / "status").read_text()
+                total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+        except (OSError, AttributeError):
+            continue
+    return total / 1024
 
 
 def _free_port() -> int:
