@@ -50,6 +50,7 @@ class DocumentState:
     latest_material_number: int | None
     # (number, effective_at) of every published version, newest first
     schedule: tuple[tuple[int, datetime], ...] = ()
+    compare_url: str = ""  # what changed in the latest version
 
     def current_number(self, at: datetime) -> int | None:
         """The number of the newest version in effect at `at` (PolicyVersion's own rule)."""
@@ -72,13 +73,7 @@ class DocumentState:
             phase = "changed"
         else:
             return None
-        return {
-            "phase": phase,
-            "effective_at": effective,
-            "compare_url": reverse(
-                "policy:compare", args=[self.slug, self.previous_number, self.latest_number]
-            ),
-        }
+        return {"phase": phase, "effective_at": effective, "compare_url": self.compare_url}
 
 
 def _state_key(slug: str) -> str:
@@ -102,6 +97,11 @@ def document_state(slug: str) -> DocumentState:
             previous_number=numbers[1]["number"] if len(numbers) > 1 else None,
             latest_material_number=next((n["number"] for n in numbers if n["is_material"]), None),
             schedule=tuple((n["number"], n["effective_at"]) for n in numbers),
+            compare_url=(
+                reverse("policy:compare", args=[slug, numbers[1]["number"], numbers[0]["number"]])
+                if len(numbers) > 1
+                else ""
+            ),
         )
         cache.set(_state_key(slug), state, settings.POLICY_CACHE_SECONDS)
     return state
@@ -110,15 +110,21 @@ def document_state(slug: str) -> DocumentState:
 def current_version(slug: str, at: datetime | None = None) -> PolicyVersion | None:
     """The version of `slug` in effect now, from the cache when it can be; never stale.
 
-    An entry is dropped when a publish commits, and it also carries the moment the next
-    scheduled version takes effect, so a scheduled change shows up on time with no purge.
+    The shared cache holds a small token (which version, until when); each process keeps the
+    version object itself, so a hit costs one small cache read, not unpickling the whole text.
+    The token is dropped when a publish commits, and it carries the moment the next scheduled
+    version takes effect, so a scheduled change shows up on time with no purge.
     """
     now = at or timezone.now()
-    entry = cache.get(_current_key(slug))
-    if entry is not None:
-        version, changes_at = entry
+    token = cache.get(_current_key(slug))
+    if token is not None:
+        version_pk, changes_at = token
         if changes_at is None or now < changes_at:
-            return version
+            memo = _versions.get(slug)
+            if memo is not None and (memo.pk if memo else None) == version_pk:
+                return memo
+            if version_pk is None:
+                return None
     state = document_state(slug)
     number = state.current_number(now)
     version = None
@@ -129,8 +135,15 @@ def current_version(slug: str, at: datetime | None = None) -> PolicyVersion | No
             .with_first_published_at()
             .first()
         )
-    cache.set(_current_key(slug), (version, state.next_change(now)), settings.POLICY_CACHE_SECONDS)
+    _versions[slug] = version
+    token = (version.pk if version else None, state.next_change(now))
+    cache.set(_current_key(slug), token, settings.POLICY_CACHE_SECONDS)
     return version
+
+
+# This process's copy of each document's current version; the shared token above decides
+# whether it may be used. Published versions never change, so a copy is never outdated.
+_versions: dict[str, PolicyVersion | None] = {}
 
 
 def _current_key(slug: str) -> str:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from allauth.mfa import app_settings as mfa_settings
 from django.conf import settings
@@ -28,8 +29,28 @@ def _duration(age: int | timedelta | None) -> str:
     return f"{seconds} seconds"
 
 
-def cookies_in_use() -> list[Cookie]:
-    """Every cookie the current settings make the site set, and why."""
+def cookies_in_use() -> tuple[Cookie, ...]:
+    """Every cookie the current settings make the site set, and why (worked out once each)."""
+    return _cookies_for(
+        (
+            settings.SESSION_COOKIE_NAME,
+            settings.SESSION_EXPIRE_AT_BROWSER_CLOSE,
+            settings.SESSION_COOKIE_AGE,
+            settings.CSRF_COOKIE_NAME,
+            settings.CSRF_COOKIE_AGE,
+            "django.middleware.locale.LocaleMiddleware" in settings.MIDDLEWARE,
+            settings.LANGUAGE_COOKIE_NAME,
+            settings.LANGUAGE_COOKIE_AGE,
+            mfa_settings.TRUST_ENABLED,
+            mfa_settings.TRUST_COOKIE_NAME,
+            mfa_settings.TRUST_COOKIE_AGE,
+        )
+    )
+
+
+@lru_cache(maxsize=8)
+def _cookies_for(relevant_settings: tuple) -> tuple[Cookie, ...]:
+    """The table for one combination of the cookie settings (the tuple is the cache key)."""
     cookies = [
         Cookie(
             name=settings.SESSION_COOKIE_NAME,
@@ -70,7 +91,7 @@ def cookies_in_use() -> list[Cookie]:
                 essential=False,
             )
         )
-    return cookies
+    return tuple(cookies)
 
 
 def only_essential() -> bool:
