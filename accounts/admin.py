@@ -5,7 +5,7 @@ import csv
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
-from policy.admin import spreadsheet_safe
+from policy.admin import LedgerAdmin, spreadsheet_safe
 
 from .models import PreferenceChange, Subscription, Topic
 
@@ -47,8 +47,8 @@ class TopicAdmin(admin.ModelAdmin):
 
 
 @admin.register(PreferenceChange)
-class PreferenceChangeAdmin(admin.ModelAdmin):
-    """Part of the consent ledger: read, filter, never edit or delete."""
+class PreferenceChangeAdmin(LedgerAdmin):
+    """Part of the consent ledger: read, filter and export; never edit or delete."""
 
     list_display = ["changed_at", "user", "topic", "opted_in", "method", "ip_address"]
     list_filter = ["topic", "opted_in", "method"]
@@ -59,15 +59,7 @@ class PreferenceChangeAdmin(admin.ModelAdmin):
         "user", "subject_id", "topic", "opted_in", "changed_at", "method", "ip_address",
         "user_agent",
     ]  # fmt: skip
-
-    def get_fields(self, request, obj=None):
-        return self.readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    csv_fields = [
+        "changed_at", "user__username", "subject_id", "topic__slug", "opted_in", "method",
+        "ip_address", "user_agent",
+    ]  # fmt: skip

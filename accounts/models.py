@@ -1,10 +1,11 @@
 """Account records beside allauth's: the topics people may opt in to, and every change they make."""
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
 from django.utils import timezone
+
+from policy.models import LedgerQuerySet, LedgerRecord
 
 
 class TopicQuerySet(models.QuerySet):
@@ -64,14 +65,7 @@ class Subscription(models.Model):
         return f"{self.user} {'in' if self.opted_in else 'out'}: {self.topic}"
 
 
-class PreferenceChangeQuerySet(models.QuerySet):
-    def delete(self):
-        raise ValidationError("Preference changes are evidence and cannot be deleted.")
-
-    delete.queryset_only = True
-
-
-class PreferenceChange(models.Model):
+class PreferenceChange(LedgerRecord):
     """An append-only record of one person turning one topic on or off."""
 
     class Method(models.TextChoices):
@@ -92,7 +86,7 @@ class PreferenceChange(models.Model):
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
 
-    objects = PreferenceChangeQuerySet.as_manager()
+    objects = LedgerQuerySet.as_manager()
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -106,13 +100,3 @@ class PreferenceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user or self.subject_id} {'in' if self.opted_in else 'out'}: {self.topic}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise ValidationError(
-                "Preference changes cannot be edited; a new change is a new record."
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Preference changes are evidence and cannot be deleted.")

@@ -239,7 +239,34 @@ class LedgerError(ValidationError):
     """Raised on any attempt to rewrite or delete a ledger record."""
 
 
-class AcceptanceQuerySet(models.QuerySet):
+class LedgerQuerySet(models.QuerySet):
+    """Ledger rows are evidence: a queryset cannot delete them either."""
+
+    def delete(self):
+        raise LedgerError(f"{self.model._meta.verbose_name_plural} cannot be deleted.".capitalize())
+
+    delete.queryset_only = True
+
+
+class LedgerRecord(models.Model):
+    """An append-only consent-ledger record: written once, never changed or deleted.
+
+    (Deleting an account pseudonymises its records with a queryset update, on purpose.)
+    """
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise LedgerError(f"A {self._meta.verbose_name} cannot be changed; add a new one.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise LedgerError(f"A {self._meta.verbose_name} is evidence and cannot be deleted.")
+
+
+class AcceptanceQuerySet(LedgerQuerySet):
     def last_accepted(self, user, *, document: str) -> PolicyVersion | None:
         """The newest version of `document` that `user` has accepted, or None."""
         acceptance = (
@@ -253,13 +280,8 @@ class AcceptanceQuerySet(models.QuerySet):
     def for_user(self, user) -> AcceptanceQuerySet:
         return self.filter(user=user).select_related("version__document").order_by("-accepted_at")
 
-    def delete(self):
-        raise LedgerError("Acceptance records are evidence and cannot be deleted.")
 
-    delete.queryset_only = True
-
-
-class Acceptance(models.Model):
+class Acceptance(LedgerRecord):
     """An append-only record that a person accepted one exact version of a policy."""
 
     class Method(models.TextChoices):
@@ -307,14 +329,6 @@ class Acceptance(models.Model):
     def __str__(self) -> str:
         return f"{self.user or self.subject_id} accepted {self.version} {self.get_method_display()}"
 
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise LedgerError("Acceptance records cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerError("Acceptance records are evidence and cannot be deleted.")
-
 
 class NewUse(models.Model):
     """A new use of personal data that a material version introduces, and asks people about."""
@@ -361,7 +375,7 @@ class NewUse(models.Model):
         self.purpose = self.purpose or slugify(self.name)[:60]
 
 
-class ChoiceQuerySet(models.QuerySet):
+class ChoiceQuerySet(LedgerQuerySet):
     def allows(self, user, purpose: str) -> bool:
         """Whether `user` said yes to `purpose` in their latest answer. No answer means no."""
         latest = self.filter(user=user, purpose=purpose).order_by("-chosen_at", "-pk").first()
@@ -381,13 +395,8 @@ class ChoiceQuerySet(models.QuerySet):
     def for_user(self, user) -> ChoiceQuerySet:
         return self.filter(user=user).select_related("new_use", "version__document")
 
-    def delete(self):
-        raise LedgerError("Choices are evidence and cannot be deleted.")
 
-    delete.queryset_only = True
-
-
-class Choice(models.Model):
+class Choice(LedgerRecord):
     """An append-only record of one person's answer about one new use of their data."""
 
     user = models.ForeignKey(
@@ -423,14 +432,6 @@ class Choice(models.Model):
     def __str__(self) -> str:
         answer = "allowed" if self.allowed else "did not allow"
         return f"{self.user or self.subject_id} {answer} {self.purpose}"
-
-    def save(self, *args, **kwargs) -> None:
-        if not self._state.adding:
-            raise LedgerError("Choices cannot be changed; a new answer is a new record.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise LedgerError("Choices are evidence and cannot be deleted.")
 
 
 class PolicyNoticeQuerySet(models.QuerySet):

@@ -89,3 +89,22 @@ def link_in(message, pattern: str) -> str:
     match = re.search(rf"https?://[^/\s]+({pattern})", message.body)
     assert match, f"no link matching {pattern!r} in:\n{message.body}"
     return match.group(1)
+
+
+def login(client, username: str = "alice") -> None:
+    """Log in through the form, so allauth records the login (and usersessions a session)."""
+    from http import HTTPStatus
+
+    from django.urls import reverse
+
+    response = client.post(reverse("account_login"), {"login": username, "password": PASSWORD})
+    assert response.status_code == HTTPStatus.FOUND
+
+
+def reauthenticate(client, next_url: str):
+    """Re-enter the password, as allauth asks before sensitive pages and changes."""
+    from django.urls import reverse
+
+    return client.post(
+        f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD}
+    )

@@ -7,22 +7,9 @@ from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from policy.models import Acceptance, PolicyVersion
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, login, reauthenticate
 
 pytestmark = pytest.mark.django_db
-
-
-def login(client, username="alice"):
-    """Log in through the form, so allauth records a recent authentication."""
-    response = client.post(reverse("account_login"), {"login": username, "password": PASSWORD})
-    assert response.status_code == HTTPStatus.FOUND
-
-
-def reauthenticate(client, next_url: str):
-    """Re-enter the password, as allauth asks before sensitive changes."""
-    return client.post(
-        f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD}
-    )
 
 
 def test_overview_needs_login(client):

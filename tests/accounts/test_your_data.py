@@ -14,7 +14,7 @@ from accounts.models import Topic
 from accounts.services import preference_set
 from policy.models import ContactMessage, NewUse, PolicyNotice, PolicyVersion
 from policy.services import acceptance_record, review_submit, version_publish
-from tests.factories import PASSWORD, make_draft, make_verified_user
+from tests.factories import PASSWORD, login, make_draft, make_verified_user, reauthenticate
 
 pytestmark = pytest.mark.django_db
 
@@ -22,19 +22,6 @@ ALICE_IP = "198.51.100.7"
 BOB_IP = "203.0.113.99"
 BOB_UA = "BobBrowser/9.9 (marker-of-bob)"
 ALICE_CONTACT_IP = "198.51.100.77"
-
-
-def login(client, username="alice"):
-    """Log in through the form, so allauth records the login and usersessions a session row."""
-    response = client.post(reverse("account_login"), {"login": username, "password": PASSWORD})
-    assert response.status_code == HTTPStatus.FOUND
-
-
-def reauthenticate(client, next_url: str):
-    """Re-enter the password, as allauth asks before sensitive views."""
-    return client.post(
-        f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD}
-    )
 
 
 def download(client):
