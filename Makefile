@@ -8,7 +8,7 @@ MANAGE := $(BIN)/python manage.py
 # Local development defaults; real environment variables win.
 export DJANGO_DEBUG ?= on
 
-.PHONY: run serve test e2e lint format check-deploy bench clean
+.PHONY: run serve test e2e lint format check-deploy bench lighthouse clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pamedspa needs Python 3.11 or newer (set PYTHON=...)")'
@@ -71,6 +71,10 @@ check-deploy: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.http --seconds $${BENCH_SECONDS:-10} --soak $${BENCH_SOAK:-60}
 	$(BIN)/python -m tests.bench.notices --users $${BENCH_USERS:-100000} --send-seconds 20
+
+## lighthouse: Lighthouse scores for /privacy/ and /accounts/login/ (needs npm and chromium)
+lighthouse: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.bench.lighthouse
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -45,6 +45,7 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
         "version": version,
         "document": version.document,
         "current": version,
+        "canonical_url": request.build_absolute_uri(request.path),
         "cookies": cookies_in_use(),
         "cookies_only_essential": only_essential(),
         "show_site_facts": True,
@@ -60,6 +61,7 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
         repr(document_state(PRIVACY).announcement()),
         repr(context["cookies"]),
         settings.PRIVACY_CONTACT_EMAIL,
+        context["canonical_url"],  # absolute, so it depends on the host
     )
     last_modified = max(version.published_at, version.effective_at).timestamp()
     not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
@@ -109,7 +111,12 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
     return render(
         request,
         "policy/version_detail.html",
-        {"version": version, "document": version.document, "current": current},
+        {
+            "version": version,
+            "document": version.document,
+            "current": current,
+            "canonical_url": request.build_absolute_uri(version.get_absolute_url()),
+        },
     )
 
 

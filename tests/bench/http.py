@@ -19,6 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,43 +34,7 @@ def main() -> int:
     parser.add_argument("--soak", type=int, default=0, help="Then soak for this many seconds.")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp(prefix="pamedspa-http-bench-"))
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))},
-        "DJANGO_SETTINGS_MODULE": "pamedspa.settings",
-        "DJANGO_ENV_FILE": "",
-        "DJANGO_DEBUG": "off",
-        "DJANGO_HTTPS": "off",  # plain HTTP on loopback; TLS lives at the proxy
-        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DATABASE_URL": os.environ.get(
-            "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
-        ),
-        "WEB_CONCURRENCY": str(args.workers),
-        # No worker recycling: a leak must show in the soak's memory figures, not be hidden.
-        "GUNICORN_MAX_REQUESTS": "0",
-    }
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
-    manage = [PYTHON, "manage.py"]
-    for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
-        subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
-    # A second version, so the soak can load the history and a comparison too.
-    second = workdir / "v2.md"
-    seed = (ROOT / "policy" / "seed" / "privacy-v1.md").read_text()
-    second.write_text(seed.replace("opt in lists.", "partner lists you agreed to."))
-    publish = ["publish_policy", str(second), "--summary", "Benchmark change."]
-    subprocess.run(manage + publish, cwd=ROOT, env=env, check=True, capture_output=True)
-
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(Path(PYTHON).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
-         "--no-control-socket", "--bind", f"127.0.0.1:{port}", "tests.bench.wsgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base + "/healthz/")
+    with production_server(workers=args.workers) as (base, master):
         page = _get(base + "/privacy/")
         css = (
             re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', page.read()).group(1).decode()
@@ -88,11 +53,7 @@ def main() -> int:
             _get(url, headers)  # warm caches
             results[name] = _load(url, headers, args.seconds, args.connections)
         sizes = _sizes(base, css)
-        soak = _soak(server.pid, base, css, args.soak, 32) if args.soak else None
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(workdir, ignore_errors=True)
+        soak = _soak(master, base, css, args.soak, 32) if args.soak else None
 
     tool = "wrk" if shutil.which("wrk") else "python client"
     setup = f"gunicorn {args.workers} sync workers, {args.connections} connections"
@@ -161,6 +122,57 @@ def _workers_rss(master: int) -> float:
         except (OSError, AttributeError):
             continue
     return total / 1024
+
+
+@contextmanager
+def production_server(*, workers: int = 2):
+    """Production-like gunicorn on a free 127.0.0.1 port, over a fresh database with two versions.
+
+    Yields (base URL, gunicorn master pid). DEBUG off, whitenoise with collected static files,
+    --no-control-socket; the database is a new SQLite file unless BENCH_DATABASE_URL names one.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="pamedspa-bench-"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))},
+        "DJANGO_SETTINGS_MODULE": "pamedspa.settings",
+        "DJANGO_ENV_FILE": "",
+        "DJANGO_DEBUG": "off",
+        "DJANGO_HTTPS": "off",  # plain HTTP on loopback; TLS lives at the proxy
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
+        ),
+        "WEB_CONCURRENCY": str(workers),
+        # No worker recycling: a leak must show in the soak's memory figures, not be hidden.
+        "GUNICORN_MAX_REQUESTS": "0",
+    }
+    if os.environ.get("REDIS_URL"):
+        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    manage = [PYTHON, "manage.py"]
+    for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
+        subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
+    # A second version, so the history and a comparison have something to show.
+    second = workdir / "v2.md"
+    seed = (ROOT / "policy" / "seed" / "privacy-v1.md").read_text()
+    second.write_text(seed.replace("opt in lists.", "partner lists you agreed to."))
+    publish = ["publish_policy", str(second), "--summary", "Benchmark change."]
+    subprocess.run(manage + publish, cwd=ROOT, env=env, check=True, capture_output=True)
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
+         "--no-control-socket", "--bind", f"127.0.0.1:{port}", "tests.bench.wsgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(base + "/healthz/")
+        yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _free_port() -> int:

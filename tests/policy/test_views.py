@@ -275,3 +275,12 @@ def test_a_cached_page_is_served_without_rendering(client, monkeypatch):
     first = client.get(CURRENT).content
     monkeypatch.setattr("policy.views.render_to_string", lambda *a, **k: pytest.fail("rendered"))
     assert client.get(CURRENT).content == first
+
+
+def test_pages_name_their_own_absolute_canonical_url(client):
+    assert (
+        '<link rel="canonical" href="http://testserver/privacy/">'
+        in client.get(CURRENT).content.decode()
+    )
+    html = client.get(version_url(1)).content.decode()
+    assert '<link rel="canonical" href="http://testserver/privacy/versions/1/">' in html
