@@ -16,30 +16,6 @@ BROWSER = "Mozilla/5.0 (Preferences test)"
 
 
 @pytest.fixture
-def news(db):
-    return Topic.objects.create(
-        name="Monthly news",
-        slug="news",
-        description="One email a month about the spa.",
-        shares_with_partners=False,
-        is_active=True,
-        position=1,
-    )
-
-
-@pytest.fixture
-def partners(db):
-    return Topic.objects.create(
-        name="Partner offers",
-        slug="partner-offers",
-        description="Offers from partner clinics near you.",
-        shares_with_partners=True,
-        is_active=True,
-        position=2,
-    )
-
-
-@pytest.fixture
 def retired(db):
     return Topic.objects.create(
         name="Retired newsletter",

@@ -27,28 +27,6 @@ ONE_CLICK = {
 }
 
 
-@pytest.fixture
-def news(db):
-    return Topic.objects.create(
-        name="Monthly news",
-        slug="news",
-        description="One email a month about the spa.",
-        shares_with_partners=False,
-        is_active=True,
-    )
-
-
-@pytest.fixture
-def offers(db):
-    return Topic.objects.create(
-        name="Partner offers",
-        slug="partner-offers",
-        description="Offers from partner clinics near you.",
-        shares_with_partners=True,
-        is_active=True,
-    )
-
-
 def opt_in(user, topic: Topic) -> None:
     assert preference_set(
         user=user,
@@ -157,13 +135,13 @@ def test_a_second_post_is_harmless(subscribed, news):
     assert unsubscribes().count() == 1
 
 
-def test_the_link_unsubscribes_only_its_own_person_and_topic(subscribed, news, offers):
+def test_the_link_unsubscribes_only_its_own_person_and_topic(subscribed, news, partners):
     bob = make_verified_user("bob")
-    opt_in(subscribed, offers)
+    opt_in(subscribed, partners)
     opt_in(bob, news)
     one_click(url_for(subscribed, news))
     assert is_opted_in(subscribed, news) is False
-    assert is_opted_in(subscribed, offers) is True
+    assert is_opted_in(subscribed, partners) is True
     assert is_opted_in(bob, news) is True
     assert list(unsubscribes().values_list("user__username", "topic__slug")) == [("alice", "news")]
 
@@ -270,6 +248,6 @@ def test_after_unsubscribing_a_person_gets_nothing(subscribed, news, mailoutbox)
     assert mailoutbox == []
 
 
-def test_opting_in_to_one_topic_brings_no_mail_about_another(subscribed, offers, mailoutbox):
-    topic_email_send(user=subscribed, topic=offers, subject="Offers", body="Hello.")
+def test_opting_in_to_one_topic_brings_no_mail_about_another(subscribed, partners, mailoutbox):
+    topic_email_send(user=subscribed, topic=partners, subject="Offers", body="Hello.")
     assert mailoutbox == []
