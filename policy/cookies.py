@@ -6,6 +6,8 @@ from functools import lru_cache
 
 from allauth.mfa import app_settings as mfa_settings
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 @dataclass(frozen=True)
@@ -29,28 +31,9 @@ def _duration(age: int | timedelta | None) -> str:
     return f"{seconds} seconds"
 
 
+@lru_cache(maxsize=1)
 def cookies_in_use() -> tuple[Cookie, ...]:
-    """Every cookie the current settings make the site set, and why (worked out once each)."""
-    return _cookies_for(
-        (
-            settings.SESSION_COOKIE_NAME,
-            settings.SESSION_EXPIRE_AT_BROWSER_CLOSE,
-            settings.SESSION_COOKIE_AGE,
-            settings.CSRF_COOKIE_NAME,
-            settings.CSRF_COOKIE_AGE,
-            "django.middleware.locale.LocaleMiddleware" in settings.MIDDLEWARE,
-            settings.LANGUAGE_COOKIE_NAME,
-            settings.LANGUAGE_COOKIE_AGE,
-            mfa_settings.TRUST_ENABLED,
-            mfa_settings.TRUST_COOKIE_NAME,
-            mfa_settings.TRUST_COOKIE_AGE,
-        )
-    )
-
-
-@lru_cache(maxsize=8)
-def _cookies_for(relevant_settings: tuple) -> tuple[Cookie, ...]:
-    """The table for one combination of the cookie settings (the tuple is the cache key)."""
+    """Every cookie the current settings make the site set, and why (worked out once)."""
     cookies = [
         Cookie(
             name=settings.SESSION_COOKIE_NAME,
@@ -97,3 +80,8 @@ def _cookies_for(relevant_settings: tuple) -> tuple[Cookie, ...]:
 def only_essential() -> bool:
     """True when no consent banner is needed: every cookie is strictly necessary."""
     return all(cookie.essential for cookie in cookies_in_use())
+
+
+@receiver(setting_changed)
+def _forget_cookies(**kwargs) -> None:
+    cookies_in_use.cache_clear()

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
-from django.core.cache import cache
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,15 +13,15 @@ from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.formats import date_format
 from django.utils.html import escape
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import redline
-from .caching import current_version, document_state, version_etag
+from .caching import SharedPage, document_snapshot, shared_page, version_etag
 from .context_processors import PRIVACY
 from .cookies import cookies_in_use, only_essential
 from .forms import ContactForm, ReviewForm
@@ -35,13 +34,64 @@ from .services import contact_message_receive, review_submit
 def current(request: HttpRequest, document: str) -> HttpResponse:
     """The version of `document` in effect now.
 
-    For anonymous visitors the whole page depends only on what its ETag covers, so the
-    rendered page is cached under that ETag: a repeat visit costs no query and no template.
+    Anonymous visitors all see the same page, so it is kept rendered with its ETag: a repeat
+    visit costs one small cache read, no query and no template.
     """
-    version = current_version(document)
+    snapshot = document_snapshot(document)
+    version = snapshot.version
     if version is None:
         raise Http404("No version of this document is in effect.")
-    context = {
+    if not _is_shared(request):
+        return render(request, "policy/version_detail.html", _current_context(request, version))
+
+    # Every page also shows the privacy policy's site-wide notice, which moves with time.
+    privacy = snapshot if document == PRIVACY else document_snapshot(PRIVACY)
+    announcement = privacy.state.announcement()
+
+    def build() -> SharedPage:
+        context = _current_context(request, version)
+        etag = version_etag(
+            version,
+            version.document.title,
+            repr(announcement),
+            repr(context["cookies"]),
+            settings.PRIVACY_CONTACT_EMAIL,
+            context["canonical_url"],  # absolute, so it depends on the host
+        )
+        body = render_to_string("policy/version_detail.html", context, request)
+        last_modified = max(version.published_at, version.effective_at)
+        return SharedPage(etag, http_date(last_modified.timestamp()), body.encode())
+
+    # The tokens stand for the versions and the notice's dates; a settings change clears all.
+    key = (
+        snapshot.token,
+        privacy.token,
+        announcement and announcement["phase"],
+        request.scheme,
+        request.get_host(),
+        request.path,
+    )
+    page = shared_page(key, build)
+    if _CONDITIONAL.intersection(request.META):
+        not_modified = get_conditional_response(
+            request, etag=page.etag, last_modified=parse_http_date(page.last_modified)
+        )
+        if not_modified is not None:
+            return not_modified
+    response = HttpResponse(page.body)
+    response.headers["ETag"] = page.etag
+    response.headers["Last-Modified"] = page.last_modified
+    response.headers["Cache-Control"] = "no-cache"  # always revalidate: the ETag makes it cheap
+    return response
+
+
+_CONDITIONAL = frozenset(
+    ["HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"]
+)
+
+
+def _current_context(request: HttpRequest, version: PolicyVersion) -> dict:
+    return {
         "version": version,
         "document": version.document,
         "current": version,
@@ -50,33 +100,18 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
         "cookies_only_essential": only_essential(),
         "show_site_facts": True,
     }
-    # Signed-in pages carry per-session details, and a pending message must be shown, so only
-    # plain anonymous pages are shared (len() does not consume the messages).
-    if request.user.is_authenticated or len(messages.get_messages(request)):
-        return render(request, "policy/version_detail.html", context)
 
-    etag = version_etag(
-        version,
-        # Every page also shows the privacy policy's site-wide notice, which moves with time.
-        repr(document_state(PRIVACY).announcement()),
-        repr(context["cookies"]),
-        settings.PRIVACY_CONTACT_EMAIL,
-        context["canonical_url"],  # absolute, so it depends on the host
-    )
-    last_modified = max(version.published_at, version.effective_at).timestamp()
-    not_modified = get_conditional_response(request, etag=etag, last_modified=last_modified)
-    if not_modified is not None:
-        return not_modified
-    key = f"policy:page:{etag}"
-    body = cache.get(key)
-    if body is None:
-        body = render_to_string("policy/version_detail.html", context, request)
-        cache.set(key, body, settings.POLICY_CACHE_SECONDS)
-    response = HttpResponse(body)
-    response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = http_date(last_modified)
-    patch_cache_control(response, no_cache=True)
-    return response
+
+def _is_shared(request: HttpRequest) -> bool:
+    """Whether this visitor sees the page everyone anonymous sees.
+
+    Signed-in pages carry per-session details, and a pending message must be shown. Both live
+    in the session (messages use session storage), so without a session cookie neither can.
+    """
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return True
+    # len() does not consume the messages.
+    return not request.user.is_authenticated and not len(messages.get_messages(request))
 
 
 @require_safe

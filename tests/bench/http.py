@@ -42,6 +42,7 @@ def main() -> int:
         etag = page.headers["ETag"]
         endpoints = [
             ("bare Django view (ceiling)", base + "/__bench__/bare/", []),
+            ("bare view, 24 KB body", base + "/__bench__/bare-24k/", []),
             ("/privacy/", base + "/privacy/", []),
             ("/privacy/versions/1/", base + "/privacy/versions/1/", []),
             ("/privacy/ 304 (If-None-Match)", base + "/privacy/", [f"If-None-Match: {etag}"]),

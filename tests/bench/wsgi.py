@@ -25,3 +25,15 @@ def bare(request):
 
 
 urls.urlpatterns.insert(0, path("__bench__/bare/", bare))
+
+
+# The same view with a body the size of /privacy/'s, to show what the bytes alone cost.
+BODY = b"x" * 24_000
+
+
+@transaction.non_atomic_requests
+def bare_sized(request):
+    return HttpResponse(BODY, content_type="text/html")
+
+
+urls.urlpatterns.insert(0, path("__bench__/bare-24k/", bare_sized))

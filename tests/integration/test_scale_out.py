@@ -34,7 +34,7 @@ from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from policy.caching import _current_key
+from policy.caching import _token_key
 from policy.models import PolicyNotice, PolicyVersion
 from policy.services import version_draft_save, version_publish
 from tests.factories import PASSWORD, make_draft, make_verified_user
@@ -277,7 +277,7 @@ def test_a_version_published_through_a_is_current_on_b_at_once(sites, privacy):
     assert before.status == 200
     assert "Version 1" in before.text
     assert "read through the other" not in before.text
-    assert cache.get(_current_key("privacy")) is not None  # B's copy, in the shared cache
+    assert cache.get(_token_key("privacy")) is not None  # B's copy, in the shared cache
 
     editor = Browser(a.base)
     assert "Signed in as <strong>editor</strong>" in editor.log_in("editor").text

@@ -8,7 +8,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import SEED_SECTION_HEADINGS, make_draft, make_published, make_user
+from tests.factories import (
+    SEED_SECTION_HEADINGS,
+    login,
+    make_draft,
+    make_published,
+    make_user,
+    make_verified_user,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -284,3 +291,53 @@ def test_pages_name_their_own_absolute_canonical_url(client):
     )
     html = client.get(version_url(1)).content.decode()
     assert '<link rel="canonical" href="http://testserver/privacy/versions/1/">' in html
+
+
+def test_signed_in_visitors_get_their_own_page_not_the_shared_one(client):
+    client.get(CURRENT)  # the shared anonymous page is kept now
+    make_verified_user()
+    login(client)
+    html = client.get(CURRENT).content.decode()
+    assert "Signed in as <strong>alice</strong>" in html
+
+
+def test_a_pending_message_shows_on_the_policy_page_though_it_is_kept(client):
+    client.get(CURRENT)
+    make_verified_user()
+    login(client)
+    client.post(reverse("account_logout"))  # leaves "You have signed out." in the session
+    html = client.get(CURRENT).content.decode()
+    assert "You have signed out." in html
+    assert "You have signed out." not in client.get(CURRENT).content.decode()  # shown once
+
+
+def test_renaming_the_document_shows_at_once(client, privacy, django_capture_on_commit_callbacks):
+    before = client.get(CURRENT)
+    with django_capture_on_commit_callbacks(execute=True):
+        privacy.title = "Privacy Notice"
+        privacy.save()
+    after = client.get(CURRENT, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == HTTPStatus.OK
+    assert '<p class="eyebrow">Privacy Notice · Version 1</p>' in after.content.decode()
+
+
+def test_a_token_another_process_renewed_is_adopted_not_replaced(client, django_assert_num_queries):
+    from django.core.cache import cache
+
+    from policy.caching import _token_key
+
+    client.get(CURRENT)
+    pk, changes_at = cache.get(_token_key("privacy"))[1:]
+    renewed = ("another process", pk, changes_at)
+    cache.set(_token_key("privacy"), renewed)
+    with django_assert_num_queries(2):  # this process reloads what the token describes
+        assert client.get(CURRENT).status_code == HTTPStatus.OK
+    assert cache.get(_token_key("privacy")) == renewed  # and does not make the others reload
+    with django_assert_num_queries(0):
+        client.get(CURRENT)
+
+
+def test_a_settings_change_drops_the_kept_pages(client, settings):
+    assert "<title>Privacy Policy · New Image MedSpa" in client.get(CURRENT).content.decode()
+    settings.SITE_NAME = "Renamed MedSpa"
+    assert "<title>Privacy Policy · Renamed MedSpa" in client.get(CURRENT).content.decode()
