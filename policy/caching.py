@@ -6,44 +6,25 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache as memoize
-from pathlib import Path
+from functools import wraps
+from http import HTTPStatus
 
 from django.conf import settings
+from django.contrib import messages
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date, parse_http_date
 
 from .models import Document, PolicyVersion
 
-_SOURCE_DIRS = ("templates", "policy", "accounts", "pamedspa", "static")
-
-
-@memoize
-def release_id() -> str:
-    """A digest of the code, templates and static files this process serves.
-
-    Part of every ETag, so a deploy that changes the page's markup invalidates browsers'
-    copies even when the policy text is unchanged. Computed once per process.
-    """
-    digest = hashlib.sha256()
-    for folder in _SOURCE_DIRS:
-        root = Path(settings.BASE_DIR) / folder
-        for path in sorted(root.rglob("*")):
-            if path.is_file() and path.suffix in {".py", ".html", ".txt", ".css", ".js", ".svg"}:
-                digest.update(str(path.relative_to(settings.BASE_DIR)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def version_etag(version: PolicyVersion, *parts: str) -> str:
-    """A strong ETag for a page that shows `version`, plus anything else it depends on."""
-    key = "|".join([version.sha256, str(version.pk), str(version.number), release_id(), *parts])
-    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+PRIVACY = "privacy"  # the document whose site-wide notice every page shows
 
 
 @dataclass(frozen=True)
@@ -55,9 +36,22 @@ class DocumentState:
     latest_effective_at: datetime | None
     previous_number: int | None
     latest_material_number: int | None
+    latest_published_at: datetime | None = None
     # (number, effective_at) of every published version, newest first
     schedule: tuple[tuple[int, datetime], ...] = ()
     compare_url: str = ""  # what changed in the latest version
+
+    def changed_at(self, at: datetime) -> datetime | None:
+        """The last moment by `at` when a page about the document could have changed.
+
+        A publish, a version taking effect, or the end of the changed-policy notice.
+        """
+        moments = [effective for _, effective in self.schedule]
+        moments.append(self.latest_published_at)
+        if self.previous_number is not None:  # see announcement()
+            notice = timedelta(days=settings.POLICY_CHANGED_NOTICE_DAYS)
+            moments.append(self.latest_effective_at + notice)
+        return max((m for m in moments if m is not None and m <= at), default=None)
 
     def current_number(self, at: datetime) -> int | None:
         """The number of the newest version in effect at `at` (PolicyVersion's own rule)."""
@@ -89,7 +83,7 @@ def _load_state(slug: str) -> DocumentState:
         PolicyVersion.objects.filter(document__slug=slug)
         .published()
         .order_by("-number")
-        .values("number", "effective_at", "is_material")
+        .values("number", "effective_at", "is_material", "published_at")
     )
     return DocumentState(
         slug=slug,
@@ -97,6 +91,7 @@ def _load_state(slug: str) -> DocumentState:
         latest_effective_at=numbers[0]["effective_at"] if numbers else None,
         previous_number=numbers[1]["number"] if len(numbers) > 1 else None,
         latest_material_number=next((n["number"] for n in numbers if n["is_material"]), None),
+        latest_published_at=max((n["published_at"] for n in numbers), default=None),
         schedule=tuple((n["number"], n["effective_at"]) for n in numbers),
         compare_url=(
             reverse("policy:compare", args=[slug, numbers[1]["number"], numbers[0]["number"]])
@@ -145,7 +140,9 @@ def document_snapshot(slug: str, at: datetime | None = None) -> Snapshot:
             .first()
         )
     described = (version.pk if version else None, state.next_change(now))
-    if at is not None:  # a question about another moment: answer it, share nothing
+    if at is not None or not state.schedule:
+        # A question about another moment, or a document with nothing published (perhaps a
+        # slug someone made up): answer it, but keep and share nothing.
         return Snapshot((None, *described), state, version)
     if token is None or token[1:] != described:
         # A new stamp, so every other process that shares the cache reloads its own copy.
@@ -188,32 +185,103 @@ def _document_saved(sender, instance: Document, **kwargs) -> None:
 class SharedPage:
     """A rendered page that every anonymous visitor sees alike, with its validators."""
 
+    body: bytes
+    content_type: str
     etag: str
     last_modified: str  # an HTTP date
-    body: bytes
+
+    def response(self) -> HttpResponse:
+        response = HttpResponse(self.body, content_type=self.content_type)
+        response.headers["ETag"] = self.etag
+        response.headers["Last-Modified"] = self.last_modified
+        response.headers["Cache-Control"] = "no-cache"  # always revalidate: it is cheap
+        response.headers["Vary"] = "Cookie"  # a session cookie can change the page
+        return response
 
 
-def shared_page(key: tuple, build: Callable[[], SharedPage]) -> SharedPage:
-    """The page kept under `key` by this process, built on first use.
+def shared_when_anonymous(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Keep the page a document view shows to anonymous visitors, rendered, in this process.
 
-    `key` must name everything the page shows. Keys hold snapshot tokens, which are renewed
-    on every publish and every POLICY_CACHE_SECONDS, so a page kept here is also rebuilt that
-    often: that bounds anything no key can name, such as the date.
+    Such a page depends only on the document's published versions, the privacy policy's
+    site-wide notice, the address, and the code and settings. The key names all of them: the
+    snapshot tokens are renewed on every publish, every POLICY_CACHE_SECONDS and whenever a
+    scheduled version takes effect, and a settings change clears every page (a deploy starts
+    new processes). The ETag is the body's own digest, so it covers everything the page shows.
+    A repeat visit costs one small cache read: no query, no template.
     """
-    page = _pages.get(key)
-    if page is None:
-        page = build()
-        with _pages_lock:
-            while len(_pages) >= _PAGES_KEPT:
-                _pages.pop(next(iter(_pages)))  # the oldest
-            _pages[key] = page
-    return page
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, document: str, **kwargs) -> HttpResponse:
+        if not _is_anonymous_alike(request):
+            return view(request, document, **kwargs)
+        snapshot = document_snapshot(document)
+        if snapshot.token[0] is None:  # nothing published: nothing worth keeping
+            return view(request, document, **kwargs)
+        privacy = snapshot if document == PRIVACY else document_snapshot(PRIVACY)
+        announcement = privacy.state.announcement()
+        key = (
+            snapshot.token,
+            privacy.token,
+            announcement and announcement["phase"],
+            request.scheme,
+            request.get_host(),
+            request.path,  # these views read no query string
+        )
+        page = _pages.get(key)
+        if page is None:
+            response = view(request, document, **kwargs)
+            if response.status_code != HTTPStatus.OK or response.streaming:
+                return response
+            now = timezone.now()
+            changed = max(
+                filter(None, [snapshot.state.changed_at(now), privacy.state.changed_at(now)])
+            )
+            page = SharedPage(
+                body=response.content,
+                content_type=response["Content-Type"],
+                etag='"' + hashlib.sha256(response.content).hexdigest()[:32] + '"',
+                last_modified=http_date(changed.timestamp()),
+            )
+            _keep(key, page)
+        if _CONDITIONAL.intersection(request.META):
+            not_modified = get_conditional_response(
+                request, etag=page.etag, last_modified=parse_http_date(page.last_modified)
+            )
+            if not_modified is not None:
+                return not_modified
+        return page.response()
+
+    return wrapper
 
 
-# A few pages per document: one per host and notice phase, and the last tokens'.
+def _is_anonymous_alike(request: HttpRequest) -> bool:
+    """Whether this visitor sees what everyone anonymous sees.
+
+    Signed-in pages carry per-session details, and a pending message must be shown. Both live
+    in the session (messages use session storage), so without a session cookie neither can.
+    """
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return True
+    # len() does not consume the messages.
+    return not request.user.is_authenticated and not len(messages.get_messages(request))
+
+
+_CONDITIONAL = frozenset(
+    ["HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"]
+)
+
+
+def _keep(key: tuple, page: SharedPage) -> None:
+    with _pages_lock:
+        while len(_pages) >= _PAGES_KEPT:
+            _pages.pop(next(iter(_pages)))  # the oldest
+        _pages[key] = page
+
+
+# A few pages per document (one per address, notice phase and token); the oldest go first.
 _pages: dict[tuple, SharedPage] = {}
 _pages_lock = threading.Lock()
-_PAGES_KEPT = 32
+_PAGES_KEPT = 64
 
 
 @receiver(setting_changed)

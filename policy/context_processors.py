@@ -5,10 +5,8 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from .caching import document_state
+from .caching import PRIVACY, document_state
 from .models import Acceptance
-
-PRIVACY = "privacy"
 
 
 def site(request: HttpRequest) -> dict:

@@ -10,19 +10,15 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import linebreaksbr
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.formats import date_format
 from django.utils.html import escape
-from django.utils.http import http_date, parse_http_date
 from django.views.decorators.http import require_http_methods, require_safe
 
 from . import redline
-from .caching import SharedPage, document_snapshot, shared_page, version_etag
-from .context_processors import PRIVACY
+from .caching import current_version, shared_when_anonymous
 from .cookies import cookies_in_use, only_essential
 from .forms import ContactForm, ReviewForm
 from .models import Acceptance, Document, NewUse, PolicyVersion
@@ -31,67 +27,13 @@ from .services import contact_message_receive, review_submit
 
 @require_safe
 @transaction.non_atomic_requests
+@shared_when_anonymous
 def current(request: HttpRequest, document: str) -> HttpResponse:
-    """The version of `document` in effect now.
-
-    Anonymous visitors all see the same page, so it is kept rendered with its ETag: a repeat
-    visit costs one small cache read, no query and no template.
-    """
-    snapshot = document_snapshot(document)
-    version = snapshot.version
+    """The version of `document` in effect now."""
+    version = current_version(document)
     if version is None:
         raise Http404("No version of this document is in effect.")
-    if not _is_shared(request):
-        return render(request, "policy/version_detail.html", _current_context(request, version))
-
-    # Every page also shows the privacy policy's site-wide notice, which moves with time.
-    privacy = snapshot if document == PRIVACY else document_snapshot(PRIVACY)
-    announcement = privacy.state.announcement()
-
-    def build() -> SharedPage:
-        context = _current_context(request, version)
-        etag = version_etag(
-            version,
-            version.document.title,
-            repr(announcement),
-            repr(context["cookies"]),
-            settings.PRIVACY_CONTACT_EMAIL,
-            context["canonical_url"],  # absolute, so it depends on the host
-        )
-        body = render_to_string("policy/version_detail.html", context, request)
-        last_modified = max(version.published_at, version.effective_at)
-        return SharedPage(etag, http_date(last_modified.timestamp()), body.encode())
-
-    # The tokens stand for the versions and the notice's dates; a settings change clears all.
-    key = (
-        snapshot.token,
-        privacy.token,
-        announcement and announcement["phase"],
-        request.scheme,
-        request.get_host(),
-        request.path,
-    )
-    page = shared_page(key, build)
-    if _CONDITIONAL.intersection(request.META):
-        not_modified = get_conditional_response(
-            request, etag=page.etag, last_modified=parse_http_date(page.last_modified)
-        )
-        if not_modified is not None:
-            return not_modified
-    response = HttpResponse(page.body)
-    response.headers["ETag"] = page.etag
-    response.headers["Last-Modified"] = page.last_modified
-    response.headers["Cache-Control"] = "no-cache"  # always revalidate: the ETag makes it cheap
-    return response
-
-
-_CONDITIONAL = frozenset(
-    ["HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"]
-)
-
-
-def _current_context(request: HttpRequest, version: PolicyVersion) -> dict:
-    return {
+    context = {
         "version": version,
         "document": version.document,
         "current": version,
@@ -100,22 +42,12 @@ def _current_context(request: HttpRequest, version: PolicyVersion) -> dict:
         "cookies_only_essential": only_essential(),
         "show_site_facts": True,
     }
-
-
-def _is_shared(request: HttpRequest) -> bool:
-    """Whether this visitor sees the page everyone anonymous sees.
-
-    Signed-in pages carry per-session details, and a pending message must be shown. Both live
-    in the session (messages use session storage), so without a session cookie neither can.
-    """
-    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-        return True
-    # len() does not consume the messages.
-    return not request.user.is_authenticated and not len(messages.get_messages(request))
+    return render(request, "policy/version_detail.html", context)
 
 
 @require_safe
 @transaction.non_atomic_requests
+@shared_when_anonymous
 def version_list(request: HttpRequest, document: str) -> HttpResponse:
     """Every published version of `document`, newest first."""
     document = get_object_or_404(Document, slug=document)
@@ -123,16 +55,13 @@ def version_list(request: HttpRequest, document: str) -> HttpResponse:
     return render(
         request,
         "policy/version_list.html",
-        {
-            "document": document,
-            "versions": versions,
-            "current": document.versions.current(),
-        },
+        {"document": document, "versions": versions, "current": current_version(document.slug)},
     )
 
 
 @require_safe
 @transaction.non_atomic_requests
+@shared_when_anonymous
 def version_detail(request: HttpRequest, document: str, number: int) -> HttpResponse:
     """The permanent page of one version; drafts only for staff, under a banner."""
     version = get_object_or_404(
@@ -142,14 +71,13 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
     )
     if not version.is_published and not request.user.has_perm("policy.view_policyversion"):
         raise Http404("No published version has this number.")
-    current = PolicyVersion.objects.filter(document_id=version.document_id).current()
     return render(
         request,
         "policy/version_detail.html",
         {
             "version": version,
             "document": version.document,
-            "current": current,
+            "current": current_version(document),
             "canonical_url": request.build_absolute_uri(version.get_absolute_url()),
         },
     )
@@ -157,6 +85,7 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
 
 @require_safe
 @transaction.non_atomic_requests
+@shared_when_anonymous
 def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse:
     """What changed between two published versions, section by section."""
     versions = {
@@ -173,6 +102,7 @@ def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse
 
 @require_safe
 @transaction.non_atomic_requests
+@shared_when_anonymous
 def changes(request: HttpRequest, document: str, number: int) -> HttpResponse:
     """What changed in version `number`, against the published version before it."""
     newer = get_object_or_404(

@@ -278,10 +278,52 @@ def test_a_second_scheduled_version_changes_the_cached_page_and_its_etag(client,
     assert timezone.localtime(first).strftime("%B %-d, %Y") in before.content.decode()
 
 
-def test_a_cached_page_is_served_without_rendering(client, monkeypatch):
-    first = client.get(CURRENT).content
-    monkeypatch.setattr("policy.views.render_to_string", lambda *a, **k: pytest.fail("rendered"))
-    assert client.get(CURRENT).content == first
+SHARED_PAGES = [
+    CURRENT,
+    HISTORY,
+    version_url(1),
+    version_url(2),
+    reverse("policy:compare", args=["privacy", 1, 2]),
+    reverse("policy:changes", args=["privacy", 2]),
+]
+
+
+@pytest.fixture
+def two_versions(privacy):
+    make_published(privacy, body="## New\n\nSecond words.", summary="The second version.")
+
+
+@pytest.mark.parametrize("url", SHARED_PAGES)
+def test_a_kept_page_is_served_without_query_or_template(
+    client, two_versions, url, monkeypatch, django_assert_num_queries
+):
+    first = client.get(url)
+    monkeypatch.setattr("policy.views.render", lambda *a, **k: pytest.fail("rendered"))
+    with django_assert_num_queries(0):
+        again = client.get(url)
+    assert again.content == first.content
+    assert again.headers["ETag"] == first.headers["ETag"]
+    with django_assert_num_queries(0):
+        assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+
+
+@pytest.mark.parametrize("url", SHARED_PAGES)
+def test_publishing_renews_every_kept_page(client, two_versions, url, privacy):
+    before = client.get(url)
+    make_published(privacy, body="## Third\n\nThird words.", summary="The third version.")
+    after = client.get(url, headers={"If-None-Match": before.headers["ETag"]})
+    assert after.status_code == HTTPStatus.OK
+    # Every page carries the site-wide notice, which now points at what version 3 changed.
+    assert reverse("policy:compare", args=["privacy", 2, 3]) in after.content.decode()
+
+
+def test_a_made_up_document_keeps_nothing(client, django_assert_num_queries):
+    from policy.caching import _pages, _snapshots
+
+    kept = len(_pages), len(_snapshots)
+    for slug in ("nosuch", "another"):
+        assert client.get(f"/{slug}/versions/").status_code == HTTPStatus.NOT_FOUND
+    assert (len(_pages), len(_snapshots)) == kept
 
 
 def test_pages_name_their_own_absolute_canonical_url(client):
