@@ -1,9 +1,11 @@
 """Public policy pages: the current version, the history and each version's permalink."""
 
+import gzip
 import re
 from datetime import timedelta
 from http import HTTPStatus
 
+import brotli
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -383,3 +385,40 @@ def test_a_settings_change_drops_the_kept_pages(client, settings):
     assert "<title>Privacy Policy · New Image MedSpa" in client.get(CURRENT).content.decode()
     settings.SITE_NAME = "Renamed MedSpa"
     assert "<title>Privacy Policy · Renamed MedSpa" in client.get(CURRENT).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("accept", "encoding", "decompress"),
+    [
+        ("gzip, deflate, br", "br", brotli.decompress),
+        ("gzip, deflate", "gzip", gzip.decompress),
+        ("identity", None, bytes),
+        ("*", None, bytes),
+    ],
+)
+def test_kept_pages_are_compressed_for_clients_that_accept_it(client, accept, encoding, decompress):
+    plain = client.get(CURRENT)
+    response = client.get(CURRENT, headers={"Accept-Encoding": accept})
+    assert response.headers.get("Content-Encoding") == encoding
+    assert decompress(response.content) == plain.content
+    assert response.headers["Vary"] == "Cookie, Accept-Encoding"
+    if encoding:
+        assert len(response.content) < len(plain.content) / 2
+        assert response.headers["ETag"] != plain.headers["ETag"]  # another representation
+
+
+def test_each_encoding_revalidates_against_its_own_etag(client):
+    br = {"Accept-Encoding": "br"}
+    etag = client.get(CURRENT, headers=br).headers["ETag"]
+    assert client.get(CURRENT, headers={**br, "If-None-Match": etag}).status_code == 304
+    plain_etag = client.get(CURRENT).headers["ETag"]
+    assert client.get(CURRENT, headers={**br, "If-None-Match": plain_etag}).status_code == 200
+
+
+def test_personal_pages_are_never_compressed(client):
+    """A signed-in page carries a CSRF token: compressing it would invite BREACH."""
+    make_verified_user()
+    login(client)
+    response = client.get(CURRENT, headers={"Accept-Encoding": "gzip, br"})
+    assert "Content-Encoding" not in response.headers
+    assert "csrfmiddlewaretoken" in response.content.decode()
