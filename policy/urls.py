@@ -1,8 +1,11 @@
 """URLs of one policy document, mounted under its slug (e.g. /privacy/)."""
 
+from django.db import transaction
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from . import views
+from .caching import shared_when_anonymous
 
 app_name = "policy"
 
@@ -13,7 +16,11 @@ urlpatterns = [
     path("versions/<int:a>/compare/<int:b>/", views.compare, name="compare"),
     path("versions/<int:number>/changes/", views.changes, name="changes"),
     path("versions.json", views.versions_json, name="versions_json"),
-    path("feed/", views.VersionFeed(), name="feed"),
+    path(
+        "feed/",
+        require_safe(transaction.non_atomic_requests(shared_when_anonymous(views.VersionFeed()))),
+        name="feed",
+    ),
     path("review/", views.review, name="review"),
     path("contact/", views.contact, name="contact"),
 ]

@@ -221,6 +221,7 @@ class VersionFeed(Feed):
 
 @require_safe
 @transaction.non_atomic_requests
+@shared_when_anonymous
 def versions_json(request: HttpRequest, document: str) -> JsonResponse:
     """Machine-readable list of published versions, for people who watch policies."""
     document = get_object_or_404(Document, slug=document)

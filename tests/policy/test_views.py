@@ -295,7 +295,13 @@ def two_versions(privacy):
     make_published(privacy, body="## New\n\nSecond words.", summary="The second version.")
 
 
-@pytest.mark.parametrize("url", SHARED_PAGES)
+FEEDS = [
+    reverse("policy:feed", args=["privacy"]),
+    reverse("policy:versions_json", args=["privacy"]),
+]
+
+
+@pytest.mark.parametrize("url", SHARED_PAGES + FEEDS)
 def test_a_kept_page_is_served_without_query_or_template(
     client, two_versions, url, monkeypatch, django_assert_num_queries
 ):
