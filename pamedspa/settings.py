@@ -208,9 +208,9 @@ USERSESSIONS_TRACK_ACTIVITY = True
 # Staff must set up two-factor authentication before they can use the admin.
 STAFF_MFA_REQUIRED = env.bool("DJANGO_STAFF_MFA_REQUIRED", default=not DEBUG)
 
-# Policy caching: the current version and each document's state are cached and deleted when a
-# publish commits. Only a shared cache (Redis) sees that deletion in every process, so without
-# one the entries live just a few seconds.
+# Policy caching: each document's token (which version is current, until when) lives in the
+# cache and is deleted when a publish commits; every process keeps pages under it. Only a shared
+# cache (Redis) shows that deletion to every process, so without one a token lives seconds.
 POLICY_CACHE_SECONDS = env.int("POLICY_CACHE_SECONDS", default=300 if REDIS_URL else 5)
 
 # Policy notices
