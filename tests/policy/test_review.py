@@ -180,6 +180,42 @@ def test_a_non_material_version_does_not_ask_for_a_review(
         assert not banner_shown(alice_client, path), path
 
 
+def test_a_minor_version_after_an_accepted_material_one_needs_no_review(
+    alice_client, alice, privacy, material, django_capture_on_commit_callbacks
+):
+    """The banner and the review page ask one question, so they always agree."""
+    accepted(alice, material, method="review")
+    with django_capture_on_commit_callbacks(execute=True):
+        minor = make_published(privacy, body=material.body + "\n\nA minor clarification.")
+    assert minor.is_current() and not minor.is_material
+
+    for path in PAGES:
+        assert not banner_shown(alice_client, path), path
+    response = alice_client.get(REVIEW, follow=True)
+    assert response.redirect_chain == [(OVERVIEW, HTTPStatus.FOUND)]
+    assert "You are up to date: you have already reviewed the current policy." in text(response)
+    assert not Acceptance.objects.filter(user=alice, version=minor).exists()
+
+
+def test_a_review_due_from_a_material_version_accepts_the_newest_one(
+    alice_client, alice, privacy, material, django_capture_on_commit_callbacks
+):
+    """Someone who missed a material v2 and then a minor v3 reviews once, and accepts v3."""
+    with django_capture_on_commit_callbacks(execute=True):
+        minor = make_published(privacy, body=material.body + "\n\nA minor clarification.")
+    assert banner_shown(alice_client, "/")
+    page = alice_client.get(REVIEW)
+    assert page.status_code == HTTPStatus.OK
+    assert "<legend>Partner offers</legend>" in text(page)
+
+    review_post(alice_client, minor, {partner_offers(material): "allow"})
+
+    assert Acceptance.objects.get(user=alice, method="review").version == minor
+    assert Choice.objects.get(user=alice).allowed
+    assert not banner_shown(alice_client, "/")
+    assert alice_client.get(REVIEW).status_code == HTTPStatus.FOUND
+
+
 # Logging in to review
 
 
