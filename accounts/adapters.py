@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
-from policy.services import acceptance_record
+from policy.services.ledger import acceptance_record
 
 
 class EmailDeliveryFailed(Exception):

@@ -1,11 +1,10 @@
 """Admin for preference topics and the preference ledger (the admin site itself: sites.py)."""
 
-import csv
-
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
 
-from policy.admin import LedgerAdmin, spreadsheet_safe
+from policy.admin.ledger import LedgerAdmin
+from policy.spreadsheets import csv_download
 
 from .models import PreferenceChange, Subscription, Topic
 
@@ -27,23 +26,25 @@ class TopicAdmin(admin.ModelAdmin):
         return topic.opted_in
 
     @admin.action(description="Export the addresses opted in to the selected topics as CSV")
-    def export_opted_in(self, request: HttpRequest, queryset) -> HttpResponse:
+    def export_opted_in(self, request: HttpRequest, queryset) -> StreamingHttpResponse:
         rows = (
             Subscription.objects.filter(topic__in=queryset, opted_in=True, user__is_active=True)
             .select_related("topic", "user")
             .order_by("topic__position", "user__username")
         )
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response.headers["Content-Disposition"] = 'attachment; filename="opted-in.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["topic", "username", "email", "since"])
-        for row in rows:
-            user = row.user
-            writer.writerow(
-                [spreadsheet_safe(v) for v in (row.topic.slug, user.get_username(), user.email)]
-                + [row.updated_at.isoformat()]
-            )
-        return response
+        return csv_download(
+            "opted-in.csv",
+            ["topic", "username", "email", "since"],
+            (
+                (
+                    row.topic.slug,
+                    row.user.get_username(),
+                    row.user.email,
+                    row.updated_at.isoformat(),
+                )
+                for row in rows.iterator(chunk_size=2000)
+            ),
+        )
 
 
 @admin.register(PreferenceChange)

@@ -6,28 +6,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from policy.models import PolicyVersion
-
-PRIVACY_DOCUMENT = "privacy"
-
-
-class HoneypotField(forms.CharField):
-    """A field people never see or fill in; simple bots fill in every field."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("required", False)
-        kwargs.setdefault("label", "Leave this field empty")
-        kwargs.setdefault(
-            "widget",
-            forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
-        )
-        super().__init__(**kwargs)
-
-    def clean(self, value):
-        value = super().clean(value)
-        if value:
-            raise forms.ValidationError("This form could not be accepted. Please try again.")
-        return value
+from policy.forms import HoneypotField
+from policy.models import PRIVACY, PolicyVersion
 
 
 class SignupForm(AllauthSignupForm):
@@ -43,7 +23,7 @@ class SignupForm(AllauthSignupForm):
         super().__init__(*args, **kwargs)
         self.order_fields(["username", "email", "password1", "password2", "accept_policy"])
         self.current_policy = (
-            PolicyVersion.objects.filter(document__slug=PRIVACY_DOCUMENT)
+            PolicyVersion.objects.filter(document__slug=PRIVACY)
             .select_related("document")
             .defer("body", "body_html", "toc")
             .current()

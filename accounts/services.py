@@ -5,7 +5,10 @@ import uuid
 from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.mail import EmailMultiAlternatives
@@ -13,6 +16,8 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+
+from policy.models import Acceptance, Choice, ContactMessage, Notice
 
 from .models import PreferenceChange, Subscription, Topic
 
@@ -89,8 +94,6 @@ def unsubscribe_token(*, user, topic: Topic) -> str:
 
 def unsubscribe_token_read(token: str):
     """(user, topic) from a token, or None when it was tampered with or names nothing."""
-    from django.contrib.auth import get_user_model
-
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
         user = get_user_model().objects.get(pk=data["u"])
@@ -124,11 +127,6 @@ def topic_email_send(*, user, topic: Topic, subject: str, body: str) -> None:
 
 def account_export(*, user) -> dict:
     """Everything the site holds about `user`, as plain data for a JSON download."""
-    from allauth.account.models import EmailAddress
-    from allauth.mfa.models import Authenticator
-    from allauth.usersessions.models import UserSession
-
-    from policy.models import Acceptance, Choice, ContactMessage, PolicyNotice
 
     def when(value):
         return value.isoformat() if value else None
@@ -196,12 +194,12 @@ def account_export(*, user) -> dict:
         ],  # fmt: skip
         "notices": [
             {
-                "about": str(n.version or n.incident),
+                "about": str(n.about),
                 "status": n.status,
                 "email": n.email,
                 "sent_at": when(n.sent_at),
             }
-            for n in PolicyNotice.objects.filter(user=user).select_related(
+            for n in Notice.objects.filter(user=user).select_related(
                 "version__document", "incident"
             )
         ],  # fmt: skip
@@ -237,8 +235,6 @@ def account_delete(*, user) -> str | None:
     evidence that "someone accepted version 3 on this date" survives without saying who.
     Returns the address to send the confirmation to.
     """
-    from policy.models import Acceptance, Choice, ContactMessage
-
     subject = uuid.uuid4()
     address = user.email
     # Queryset updates on purpose: the ledger models refuse edits through save().

@@ -1,10 +1,32 @@
-"""Policy forms: reviewing a new version and its new uses, and writing to us."""
+"""Policy forms: reviewing a new version, writing to us, choosing a breach notice's audience,
+and the honeypot field every public form carries (the accounts app's forms too)."""
 
 from django import forms
-
-from accounts.forms import HoneypotField
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 
 from .models import ContactMessage, NewUse, PolicyVersion
+
+
+class HoneypotField(forms.CharField):
+    """A field people never see or fill in; simple bots fill in every field."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Leave this field empty")
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if value:
+            raise forms.ValidationError("This form could not be accepted. Please try again.")
+        return value
+
 
 ANSWERS = [("allow", "Allow"), ("deny", "Don't allow")]
 
@@ -104,12 +126,8 @@ class IncidentAudienceForm(forms.Form):
             cleaned["identifiers"] = names
         return cleaned
 
-    def users(self):
+    def users(self) -> QuerySet:
         """The chosen users (before the verified-address rule the notices apply)."""
-        from django.contrib.auth import get_user_model
-        from django.db.models import Q
-        from django.db.models.functions import Lower
-
         users = get_user_model().objects.all()
         data = self.cleaned_data
         if data["audience"] == "joined":

@@ -1,11 +1,13 @@
 """Reader-facing comparisons of two policy texts: section by section, words marked <ins>/<del>."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from django.core.cache import cache
 from django.utils.html import escape
+from django.utils.text import slugify
 
 from .rendering import parse_markdown, sanitize
 
@@ -52,8 +54,6 @@ def compare(old: str, new: str) -> Comparison:
 
 
 def _digest(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -234,6 +234,4 @@ def _render(parts: list[tuple[str, str]]) -> str:
 
 
 def _anchor(title: str) -> str:
-    from django.utils.text import slugify
-
     return "change-" + (slugify(title) or "section")

@@ -1,12 +1,16 @@
-"""Background tasks (django-tasks): fan out a material change's notices, then deliver them."""
+"""Background tasks (django-tasks): fan out a material change's notices, then deliver them.
+
+The task names are stored in the database queue, so they stay as they are: renaming one would
+strand the tasks that a running site had already queued.
+"""
 
 import math
 
 from django.conf import settings
 from django_tasks import default_task_backend, task
 
+from .delivery.outbox import notices_create, notices_deliver
 from .models import PolicyVersion
-from .services import notices_create, notices_deliver
 
 
 @task()
@@ -21,7 +25,7 @@ def create_policy_notices(version_id: int) -> int:
 
 @task()
 def deliver_policy_notices() -> dict:
-    """Send up to one batch of due notices; come back later for retries when the queue can."""
+    """Send up to one batch of due notices (of any kind); come back later for retries."""
     report = notices_deliver(limit=settings.POLICY_NOTICE_BATCH_SIZE)
     if report.retrying and default_task_backend.supports_defer:
         # Sends that failed here come back at their backoff time.

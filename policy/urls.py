@@ -4,23 +4,23 @@ from django.db import transaction
 from django.urls import path
 from django.views.decorators.http import require_safe
 
-from . import views
 from .caching import shared_when_anonymous
+from .views import contact, public, review
 
 app_name = "policy"
 
 urlpatterns = [
-    path("", views.current, name="current"),
-    path("versions/", views.version_list, name="versions"),
-    path("versions/<int:number>/", views.version_detail, name="version"),
-    path("versions/<int:a>/compare/<int:b>/", views.compare, name="compare"),
-    path("versions/<int:number>/changes/", views.changes, name="changes"),
-    path("versions.json", views.versions_json, name="versions_json"),
+    path("", public.current, name="current"),
+    path("versions/", public.version_list, name="versions"),
+    path("versions/<int:number>/", public.version_detail, name="version"),
+    path("versions/<int:a>/compare/<int:b>/", public.compare, name="compare"),
+    path("versions/<int:number>/changes/", public.changes, name="changes"),
+    path("versions.json", public.versions_json, name="versions_json"),
     path(
         "feed/",
-        require_safe(transaction.non_atomic_requests(shared_when_anonymous(views.VersionFeed()))),
+        require_safe(transaction.non_atomic_requests(shared_when_anonymous(public.VersionFeed()))),
         name="feed",
     ),
-    path("review/", views.review, name="review"),
-    path("contact/", views.contact, name="contact"),
+    path("review/", review.review, name="review"),
+    path("contact/", contact.contact, name="contact"),
 ]

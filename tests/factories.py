@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import TestCase
 
 from policy.models import Document, PolicyVersion
-from policy.services import version_draft_save, version_publish
+from policy.services.versions import version_draft_save, version_publish
 
 PASSWORD = "correct horse battery staple"
 

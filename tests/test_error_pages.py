@@ -27,7 +27,7 @@ def test_500_page(client, monkeypatch, settings):
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("policy.caching.document_snapshot", explode)
+    monkeypatch.setattr("policy.caching.SnapshotStore.get", explode)
     client.raise_request_exception = False
     response = client.get(reverse("policy:current", kwargs={"document": "privacy"}))
     assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR

@@ -31,7 +31,7 @@ def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
 
 
 def test_pages_answer_a_friendly_503_when_the_database_is_lost(client, monkeypatch):
-    monkeypatch.setattr("policy.caching.document_snapshot", _broken_cursor)
+    monkeypatch.setattr(connections["default"], "cursor", _broken_cursor)
     response = client.get(reverse("policy:current", kwargs={"document": "privacy"}))
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.headers["Retry-After"] == "30"

@@ -1,10 +1,24 @@
-"""Template tags for policy pages: a contact address that spambots cannot read."""
+"""Template tags for every page: links to the privacy policy, and a contact address that
+spambots cannot read."""
 
 from django import template
 from django.conf import settings
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from ..models import PRIVACY
+
 register = template.Library()
+
+
+@register.simple_tag
+def privacy_url(name: str = "current") -> str:
+    """The address of a privacy policy page, e.g. {% privacy_url "versions" %}.
+
+    A tag rather than a context variable: error pages (400, 403, 500, 503) are rendered without
+    context processors, and they link to the policy too.
+    """
+    return reverse(f"policy:{name}", kwargs={"document": PRIVACY})
 
 
 def _entities(text: str) -> str:

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.models import PreferenceChange, Subscription, Topic
 from accounts.services import preference_set
-from policy.models import Acceptance, Choice, ContactMessage, NewUse, PolicyNotice, PolicyVersion
-from policy.services import acceptance_record, review_submit, version_publish
+from policy.models import Acceptance, Choice, ContactMessage, NewUse, Notice, PolicyVersion
+from policy.services.ledger import acceptance_record, review_submit
+from policy.services.versions import version_publish
 from tests.factories import PASSWORD, login, make_draft, make_verified_user, reauthenticate
 
 pytestmark = pytest.mark.django_db
@@ -68,10 +69,10 @@ def records(privacy, alice):
             ip_address=ip,
             user_agent=agent,
         )
-        PolicyNotice.objects.create(
+        Notice.objects.create(
             version=v2,
             user=user,
-            status=PolicyNotice.Status.SENT,
+            status=Notice.Status.SENT,
             email=user.email,
             sent_at=timezone.now(),
         )
@@ -180,7 +181,7 @@ def test_a_wrong_confirmation_shows_an_error_and_deletes_nothing(
     assert Acceptance.objects.filter(user=alice).count() == 2
     assert Acceptance.objects.filter(subject_id__isnull=False).count() == 0
     assert ContactMessage.objects.filter(user=alice).count() == 1
-    assert PolicyNotice.objects.filter(user=alice).count() == 1
+    assert Notice.objects.filter(user=alice).count() == 1
     assert mailoutbox == []
     assert client.get(reverse("account_overview")).status_code == HTTPStatus.OK  # still in
 
@@ -198,7 +199,7 @@ def test_the_right_username_deletes_the_account_and_personal_data(
     assert not EmailAddress.objects.filter(email="alice@example.com").exists()
     assert not Subscription.objects.filter(user_id=alice.pk).exists()
     assert not ContactMessage.objects.filter(email="alice@example.com").exists()
-    assert not PolicyNotice.objects.filter(user_id=alice.pk).exists()
+    assert not Notice.objects.filter(user_id=alice.pk).exists()
     assert not UserSession.objects.filter(user_id=alice.pk).exists()
 
 
@@ -275,7 +276,7 @@ def test_deleting_leaves_other_users_untouched(
     assert EmailAddress.objects.filter(user=bob, email="bob@example.com").exists()
     assert Subscription.objects.filter(user=bob).count() == 2
     assert ContactMessage.objects.filter(user=bob).count() == 1
-    assert PolicyNotice.objects.filter(user=bob).count() == 1
+    assert Notice.objects.filter(user=bob).count() == 1
     for model, count in [(Acceptance, 2), (Choice, 1), (PreferenceChange, 3)]:
         rows = model.objects.filter(user=bob)
         assert rows.count() == count, model

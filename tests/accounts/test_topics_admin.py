@@ -65,7 +65,8 @@ def export(admin_client, topics) -> tuple:
         {"action": "export_opted_in", "_selected_action": [t.pk for t in topics]},
     )
     assert response.status_code == HTTPStatus.OK
-    return response, list(csv.reader(io.StringIO(response.content.decode())))
+    content = b"".join(response.streaming_content).decode()
+    return response, list(csv.reader(io.StringIO(content)))
 
 
 def test_topics_and_the_preference_ledger_are_in_the_admin():

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from accounts.models import Topic
 from accounts.services import preference_set
-from policy.models import ContactMessage, NewUse, PolicyNotice, PolicyVersion
-from policy.services import acceptance_record, review_submit, version_publish
+from policy.models import ContactMessage, NewUse, Notice, PolicyVersion
+from policy.services.ledger import acceptance_record, review_submit
+from policy.services.versions import version_publish
 from tests.factories import PASSWORD, login, make_draft, make_verified_user, reauthenticate
 
 pytestmark = pytest.mark.django_db
@@ -63,10 +64,10 @@ def records(privacy, alice):
         ip_address=ALICE_IP,
         user_agent="AliceAgent/1.0",
     )
-    PolicyNotice.objects.create(
+    Notice.objects.create(
         version=v2,
         user=alice,
-        status=PolicyNotice.Status.SENT,
+        status=Notice.Status.SENT,
         email="alice@example.com",
         sent_at=timezone.now(),
     )
@@ -98,8 +99,8 @@ def records(privacy, alice):
         ip_address="203.0.113.97",
         user_agent=BOB_UA,
     )
-    PolicyNotice.objects.create(
-        version=v1, user=bob, status=PolicyNotice.Status.FAILED, email="bob.notices@example.net"
+    Notice.objects.create(
+        version=v1, user=bob, status=Notice.Status.FAILED, email="bob.notices@example.net"
     )
     ContactMessage.objects.create(
         user=bob,

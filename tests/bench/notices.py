@@ -60,8 +60,9 @@ def _run(args, settings, port: int) -> int:
     from django.db import connection
     from django.utils import timezone
 
-    from policy.models import Document, PolicyNotice, PolicyVersion
-    from policy.services import notices_create, notices_deliver, version_draft_save, version_publish
+    from policy.delivery.outbox import notices_create, notices_deliver
+    from policy.models import Document, Notice, PolicyVersion
+    from policy.services.versions import version_draft_save, version_publish
 
     user_model = get_user_model()
     started = time.perf_counter()
@@ -107,7 +108,7 @@ def _run(args, settings, port: int) -> int:
             break
     send_seconds = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    duplicates = PolicyNotice.objects.filter(status="sent").count() != sent
+    duplicates = Notice.objects.filter(status="sent").count() != sent
 
     created_rate, sent_rate = created / create_seconds, sent / send_seconds
     print(f"notices created: {created:,} in {create_seconds:.1f} s = {created_rate:,.0f}/s")

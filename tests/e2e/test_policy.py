@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from policy.models import Document, PolicyVersion
-from policy.services import version_draft_save, version_publish
+from policy.services.versions import version_draft_save, version_publish
 
 pytestmark = [
     pytest.mark.e2e,

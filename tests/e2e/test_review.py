@@ -15,7 +15,7 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from policy.models import Document, NewUse, PolicyVersion
-from policy.services import version_draft_save, version_publish
+from policy.services.versions import version_draft_save, version_publish
 from tests.factories import PASSWORD, link_in, make_user
 
 pytestmark = [

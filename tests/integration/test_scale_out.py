@@ -28,15 +28,14 @@ from urllib.request import HTTPCookieProcessor, Request, build_opener
 import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from policy.caching import _token_key
-from policy.models import PolicyNotice, PolicyVersion
-from policy.services import version_draft_save, version_publish
+from policy.caching import snapshots
+from policy.models import Notice, PolicyVersion
+from policy.services.versions import version_draft_save, version_publish
 from tests.factories import PASSWORD, make_draft, make_verified_user
 from tests.processes import ROOT, child_env
 
@@ -277,7 +276,7 @@ def test_a_version_published_through_a_is_current_on_b_at_once(sites, privacy):
     assert before.status == 200
     assert "Version 1" in before.text
     assert "read through the other" not in before.text
-    assert cache.get(_token_key("privacy")) is not None  # B's copy, in the shared cache
+    assert snapshots.shared_token("privacy") is not None  # B's copy, in the shared cache
 
     editor = Browser(a.base)
     assert "Signed in as <strong>editor</strong>" in editor.log_in("editor").text
@@ -389,7 +388,7 @@ def test_two_db_workers_share_one_fan_out_and_tell_each_user_exactly_once(
     assert len(recipients) == USERS
     assert set(recipients.values()) == {1}
     assert set(recipients) == {f"person{n}@example.com" for n in range(USERS)}
-    assert Counter(PolicyNotice.objects.values_list("status", flat=True)) == {"sent": USERS}
+    assert Counter(Notice.objects.values_list("status", flat=True)) == {"sent": USERS}
     deliveries = tasks.filter(task_path="policy.tasks.deliver_policy_notices")
     assert sum(task.return_value["sent"] for task in deliveries) == USERS
     assert len({worker for task in deliveries for worker in task.worker_ids}) >= 2

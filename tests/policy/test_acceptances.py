@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from policy.models import Acceptance, LedgerError
-from policy.services import acceptance_record
+from policy.services.ledger import acceptance_record
 from tests.factories import make_verified_user
 
 pytestmark = pytest.mark.django_db

@@ -110,7 +110,7 @@ def test_compare_shows_a_scheduled_version_as_taking_effect(client, privacy):
 
 def test_compare_lists_the_new_uses_a_material_version_asks_about(client, privacy):
     from policy.models import NewUse
-    from policy.services import version_publish
+    from policy.services.versions import version_publish
 
     draft = make_draft(privacy, effective_at=timezone.now() + timedelta(days=31))
     draft.is_material = True

@@ -17,7 +17,7 @@ pytestmark = [
 
 
 def test_eight_concurrent_publishes_get_distinct_numbers_and_one_current_version(privacy):
-    from policy.services import version_publish
+    from policy.services.versions import version_publish
 
     drafts = [make_draft(privacy, body=f"## Edit {n}\n\nText {n}.") for n in range(8)]
     start = threading.Barrier(len(drafts))

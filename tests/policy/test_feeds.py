@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from policy.services import version_publish
+from policy.services.versions import version_publish
 from tests.factories import make_draft, make_published
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from policy.models import Incident, PolicyNotice
-from policy.services import incident_send, notices_deliver
+from policy.delivery.outbox import notices_deliver
+from policy.models import Incident, Notice
+from policy.services.incidents import incident_send
 from tests.factories import make_user, make_verified_user
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +113,7 @@ def test_counting_everyone_shows_the_number_and_sends_nothing(
     assert 'name="confirmed_count" value="3"' in page
     assert response.context["count"] == 3
     assert mailoutbox == []
-    assert not PolicyNotice.objects.exists()
+    assert not Notice.objects.exists()
     incident.refresh_from_db()
     assert incident.sent_at is None
 
@@ -361,14 +362,17 @@ def test_the_changelist_shows_recipients_sent_and_failed(
     admin_client, incident, people, django_capture_on_commit_callbacks
 ):
     send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
-    incident.notices.filter(user__username="bob").update(status=PolicyNotice.Status.FAILED)
+    incident.notices.filter(user__username="bob").update(status=Notice.Status.FAILED)
     Incident.objects.create(subject="Draft notice", body="Not sent yet.")
     response = admin_client.get(CHANGELIST)
     page = response.content.decode()
     assert '<td class="field-recipients">3</td>' in page
     assert '<td class="field-sent">2</td>' in page
     assert '<td class="field-failed">1</td>' in page
-    rows = {i.subject: (i.recipients, i.sent, i.failed) for i in response.context["cl"].result_list}
+    rows = {
+        i.subject: (i.notices_total, i.notices_sent, i.notices_failed)
+        for i in response.context["cl"].result_list
+    }
     assert rows == {"A laptop was stolen": (3, 2, 1), "Draft notice": (0, 0, 0)}
 
 

@@ -12,8 +12,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from policy.models import Acceptance, Choice, NewUse, PolicyNotice, PolicyVersion
-from policy.services import acceptance_record, review_submit, version_publish
+from policy.models import Acceptance, Choice, NewUse, Notice, PolicyVersion
+from policy.services.ledger import acceptance_record, review_submit
+from policy.services.versions import version_publish
 from tests.factories import make_draft, make_user, make_verified_user
 
 pytestmark = pytest.mark.django_db
@@ -120,7 +121,7 @@ def test_choice_changelist_lists_each_answer(admin_client, choices):
 
 
 def test_notice_changelist_lists_each_notice_with_its_status(admin_client, material):
-    response = admin_client.get(reverse("admin:policy_policynotice_changelist"))
+    response = admin_client.get(reverse("admin:policy_notice_changelist"))
     assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
     assert "alice@example.com" in page
@@ -186,26 +187,26 @@ def test_export_leaves_the_ledger_unchanged(admin_client, choices):
 
 def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_client, material):
     carol = make_verified_user("carol")
-    failed = PolicyNotice.objects.create(
+    failed = Notice.objects.create(
         version=material,
         user=carol,
-        status=PolicyNotice.Status.FAILED,
+        status=Notice.Status.FAILED,
         attempts=5,
         last_error="SMTPServerDisconnected: gone",
     )
-    sent = PolicyNotice.objects.get(version=material, user__username="alice")
+    sent = Notice.objects.get(version=material, user__username="alice")
     sent_at = sent.sent_at
     response = admin_client.post(
-        reverse("admin:policy_policynotice_changelist"),
+        reverse("admin:policy_notice_changelist"),
         {"action": "requeue", "_selected_action": [failed.pk, sent.pk]},
         follow=True,
     )
     assert "Requeued 1 failed notice(s)." in response.content.decode()
     failed.refresh_from_db()
     sent.refresh_from_db()
-    assert failed.status == PolicyNotice.Status.PENDING
+    assert failed.status == Notice.Status.PENDING
     assert failed.attempts == 0
-    assert sent.status == PolicyNotice.Status.SENT
+    assert sent.status == Notice.Status.SENT
     assert sent.sent_at == sent_at
     assert sent.attempts == 1
 
@@ -215,8 +216,8 @@ def test_version_changelist_counts_sent_pending_and_failed_notices(admin_client,
     page = admin_client.get(url).content.decode()
     assert "Notices sent / pending / failed" in page
     assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["2 / 0 / 0", "—"]
-    PolicyNotice.objects.filter(user__username="bob").update(status=PolicyNotice.Status.FAILED)
-    PolicyNotice.objects.create(version=material, user=make_verified_user("carol"))
+    Notice.objects.filter(user__username="bob").update(status=Notice.Status.FAILED)
+    Notice.objects.create(version=material, user=make_verified_user("carol"))
     page = admin_client.get(url).content.decode()
     assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["1 / 1 / 1", "—"]
 

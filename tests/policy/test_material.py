@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from policy.models import NewUse, PolicyNotice, PolicyVersion, PublishedVersionError
-from policy.services import version_draft_save, version_publish
+from policy.models import NewUse, Notice, PolicyVersion, PublishedVersionError
+from policy.services.versions import version_draft_save, version_publish
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,7 @@ def test_material_change_with_short_notice_is_refused_and_stays_a_draft(privacy,
     assert "needs 30 days' notice" in str(error.value)
     draft.refresh_from_db()
     assert not draft.is_published
-    assert not PolicyNotice.objects.exists()
+    assert not Notice.objects.exists()
 
 
 def test_notice_days_follow_the_setting(privacy, settings):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from policy.models import PolicyVersion, PublishedVersionError
 from policy.rendering import content_hash
-from policy.services import version_copy_to_draft, version_publish
+from policy.services.versions import version_copy_to_draft, version_publish
 from tests.factories import make_draft, make_published, make_user
 
 pytestmark = pytest.mark.django_db

@@ -17,16 +17,15 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from policy.models import PolicyNotice, PolicyVersion
-from policy.services import (
+from policy.delivery.outbox import (
     INTERRUPTED,
     MAX_ATTEMPTS,
     notices_create,
     notices_deliver,
     notices_recover_interrupted,
-    version_draft_save,
-    version_publish,
 )
+from policy.models import Notice, PolicyVersion
+from policy.services.versions import version_draft_save, version_publish
 from tests.factories import make_verified_user
 from tests.mail_backends import DyingBackend, FlakyBackend, WorkerKilled
 from tests.processes import ROOT, child_env
@@ -96,7 +95,7 @@ def test_a_non_material_version_sends_no_notice(
     with django_capture_on_commit_callbacks(execute=True):
         version_publish(version=material_draft(privacy, is_material=False), by=None)
     assert mailoutbox == []
-    assert not PolicyNotice.objects.exists()
+    assert not Notice.objects.exists()
 
 
 def test_creating_notices_again_creates_no_duplicates(version):
@@ -105,7 +104,7 @@ def test_creating_notices_again_creates_no_duplicates(version):
 
 
 def test_notices_are_created_in_batches(version, django_assert_max_num_queries):
-    PolicyNotice.objects.all().delete()
+    Notice.objects.all().delete()
     for n in range(7):
         make_verified_user(f"extra{n}")
     # 10 users, pages of 3: 4 pages of ids + 4 inserts + 1 empty page + 1 count.
@@ -120,7 +119,7 @@ def test_a_retried_delivery_sends_nothing_twice(version, mailoutbox):
     assert recipients(mailoutbox) == Counter(
         {"alice@example.com": 1, "bob@example.com": 1, "carol@example.com": 1}
     )
-    assert PolicyNotice.objects.filter(status="sent", sent_at__isnull=False).count() == 3
+    assert Notice.objects.filter(status="sent", sent_at__isnull=False).count() == 3
 
 
 def test_a_failed_send_is_recorded_then_retried_with_backoff(
@@ -132,7 +131,7 @@ def test_a_failed_send_is_recorded_then_retried_with_backoff(
 
     report = notices_deliver()
     assert (report.sent, report.retrying) == (2, 1)
-    notice = PolicyNotice.objects.get(user__username="bob")
+    notice = Notice.objects.get(user__username="bob")
     assert notice.status == "pending"
     assert notice.attempts == 1
     assert "ConnectionRefusedError" in notice.last_error
@@ -155,7 +154,7 @@ def test_a_notice_that_keeps_failing_ends_up_failed_and_reported(
     for attempt in range(MAX_ATTEMPTS):
         later(monkeypatch, timedelta(hours=2 * attempt))
         notices_deliver()
-    notice = PolicyNotice.objects.get(user__username="bob")
+    notice = Notice.objects.get(user__username="bob")
     assert (notice.status, notice.attempts) == ("failed", MAX_ATTEMPTS)
     assert "refused" in notice.last_error
     later(monkeypatch, timedelta(days=2))
@@ -170,12 +169,12 @@ def test_a_worker_dying_mid_batch_then_a_rerun_sends_each_notice_at_most_once(
     monkeypatch.setattr(DyingBackend, "deliveries_left", 1)
     with pytest.raises(WorkerKilled):
         notices_deliver()
-    statuses = Counter(PolicyNotice.objects.values_list("status", flat=True))
+    statuses = Counter(Notice.objects.values_list("status", flat=True))
     assert statuses == Counter({"sent": 1, "sending": 1, "pending": 1})
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert notices_deliver().sent == 1  # the pending one; the one in flight is left alone
-    in_flight = PolicyNotice.objects.get(status="sending")
+    in_flight = Notice.objects.get(status="sending")
 
     later(monkeypatch, timedelta(minutes=20))
     report = notices_deliver()
@@ -253,7 +252,7 @@ def test_two_worker_processes_at_once_deliver_each_notice_once(privacy, tmp_path
     delivered = _delivered(tmp_path)
     assert len(delivered) == 300
     assert set(delivered.values()) == {1}
-    assert PolicyNotice.objects.filter(status="sent").count() == 300
+    assert Notice.objects.filter(status="sent").count() == 300
 
 
 @postgres_only
@@ -269,7 +268,7 @@ def test_killing_a_worker_mid_batch_then_rerunning_never_sends_twice(privacy, tm
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
-    assert PolicyNotice.objects.filter(status="pending").exists()  # it really died partway
+    assert Notice.objects.filter(status="pending").exists()  # it really died partway
 
     rerun = _worker(tmp_path, delay=0.0)
     _, err = rerun.communicate(timeout=240)
@@ -277,8 +276,8 @@ def test_killing_a_worker_mid_batch_then_rerunning_never_sends_twice(privacy, tm
     assert notices_recover_interrupted(lease=timedelta(0)) <= 1
     delivered = _delivered(tmp_path)
     assert max(delivered.values()) == 1  # nobody got it twice
-    unsent = PolicyNotice.objects.exclude(status="sent")
+    unsent = Notice.objects.exclude(status="sent")
     assert unsent.count() <= 1  # at most the one in flight when the worker died
     assert all(notice.last_error == INTERRUPTED for notice in unsent)
     assert len(delivered) + unsent.count() >= 60 - unsent.count()
-    assert PolicyNotice.objects.filter(status="sent").count() >= 59
+    assert Notice.objects.filter(status="sent").count() >= 59

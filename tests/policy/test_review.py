@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from policy.models import Acceptance, Choice, NewUse, PolicyVersion
-from policy.services import acceptance_record, version_draft_save, version_publish
+from policy.services.ledger import acceptance_record
+from policy.services.versions import version_draft_save, version_publish
 from tests.factories import PASSWORD, link_in, make_published, make_verified_user
 
 pytestmark = pytest.mark.django_db

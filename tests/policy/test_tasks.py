@@ -7,8 +7,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from policy.models import PolicyNotice, PolicyVersion
-from policy.services import version_draft_save, version_publish
+from policy.models import Notice, PolicyVersion
+from policy.services.versions import version_draft_save, version_publish
 from tests.factories import make_verified_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,4 +49,4 @@ def test_publishing_queues_tasks_that_db_worker_runs(privacy, database_tasks, ma
         "bob@example.com",
         "carol@example.com",
     ]
-    assert set(PolicyNotice.objects.values_list("status", flat=True)) == {"sent"}
+    assert set(Notice.objects.values_list("status", flat=True)) == {"sent"}

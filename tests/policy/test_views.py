@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from policy.caching import SnapshotStore, pages, snapshots
 from tests.factories import (
     SEED_SECTION_HEADINGS,
     login,
@@ -303,12 +304,13 @@ FEEDS = [
 
 @pytest.mark.parametrize("url", SHARED_PAGES + FEEDS)
 def test_a_kept_page_is_served_without_query_or_template(
-    client, two_versions, url, monkeypatch, django_assert_num_queries
+    client, two_versions, url, django_assert_num_queries
 ):
     first = client.get(url)
-    monkeypatch.setattr("policy.views.render", lambda *a, **k: pytest.fail("rendered"))
+    assert first.templates or url in FEEDS  # the first visit renders the page's templates
     with django_assert_num_queries(0):
         again = client.get(url)
+    assert again.templates == []
     assert again.content == first.content
     assert again.headers["ETag"] == first.headers["ETag"]
     with django_assert_num_queries(0):
@@ -325,13 +327,27 @@ def test_publishing_renews_every_kept_page(client, two_versions, url, privacy):
     assert reverse("policy:compare", args=["privacy", 2, 3]) in after.content.decode()
 
 
-def test_a_made_up_document_keeps_nothing(client, django_assert_num_queries):
-    from policy.caching import _pages, _snapshots
-
-    kept = len(_pages), len(_snapshots)
+def test_a_made_up_document_keeps_nothing(client):
+    client.get(CURRENT)
+    kept = len(pages), len(snapshots)
+    assert kept >= (1, 1)
     for slug in ("nosuch", "another"):
         assert client.get(f"/{slug}/versions/").status_code == HTTPStatus.NOT_FOUND
-    assert (len(_pages), len(_snapshots)) == kept
+        assert snapshots.shared_token(slug) is None
+    assert (len(pages), len(snapshots)) == kept
+
+
+def test_a_request_resolves_each_document_once(client, monkeypatch):
+    """Decorator, view and context processor share one snapshot per document per request."""
+    asked = []
+    resolve = SnapshotStore.get
+    monkeypatch.setattr(
+        SnapshotStore,
+        "get",
+        lambda store, slug, at=None: asked.append(slug) or resolve(store, slug, at),
+    )
+    client.get(CURRENT)  # cold: rendered, and the banner's context asks too
+    assert asked == ["privacy"]
 
 
 def test_pages_name_their_own_absolute_canonical_url(client):
@@ -372,19 +388,26 @@ def test_renaming_the_document_shows_at_once(client, privacy, django_capture_on_
 
 
 def test_a_token_another_process_renewed_is_adopted_not_replaced(client, django_assert_num_queries):
-    from django.core.cache import cache
-
-    from policy.caching import _token_key
-
     client.get(CURRENT)
-    pk, changes_at = cache.get(_token_key("privacy"))[1:]
-    renewed = ("another process", pk, changes_at)
-    cache.set(_token_key("privacy"), renewed)
+    mine = snapshots.shared_token("privacy")
+    another_process = SnapshotStore()  # its own copies, the same shared cache
+    another_process.forget("privacy")
+    another_process.get("privacy")
+    renewed = snapshots.shared_token("privacy")
+    assert renewed is not None and renewed != mine
     with django_assert_num_queries(2):  # this process reloads what the token describes
         assert client.get(CURRENT).status_code == HTTPStatus.OK
-    assert cache.get(_token_key("privacy")) == renewed  # and does not make the others reload
+    assert snapshots.shared_token("privacy") == renewed  # and does not make the others reload
     with django_assert_num_queries(0):
         client.get(CURRENT)
+
+
+def test_a_publish_in_another_process_shows_at_once(client, privacy):
+    """Another process's store sees this process's publish on its next request."""
+    another_process = SnapshotStore()
+    assert another_process.get("privacy").version.number == 1
+    make_published(privacy, body="## New\n\nFresh words.")
+    assert another_process.get("privacy").version.number == 2
 
 
 def test_a_settings_change_drops_the_kept_pages(client, settings):

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
 
-from policy.models import Document, NewUse, PolicyVersion
-from policy.services import version_draft_save, version_publish
+from policy.models import PRIVACY, Document, NewUse, PolicyVersion
+from policy.services.versions import version_draft_save, version_publish
 
 
 def aware_datetime(value: str) -> datetime:
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path, help="Markdown file with the policy text.")
         parser.add_argument("--summary", required=True, help="Plain-language summary of changes.")
         parser.add_argument(
-            "--document", default="privacy", help="Document slug (default: privacy)."
+            "--document", default=PRIVACY, help=f"Document slug (default: {PRIVACY})."
         )
         parser.add_argument("--title", help="Version title (default: the document's title).")
         parser.add_argument(

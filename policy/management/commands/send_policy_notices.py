@@ -1,9 +1,9 @@
-"""Send every due policy-change notice now, with a progress bar; failures are retried later."""
+"""Send every due notice (of policy changes and breaches) now, with a progress bar."""
 
 from django.core.management.base import BaseCommand
 
-from policy.models import PolicyNotice
-from policy.services import notices_deliver
+from policy.delivery.outbox import notices_deliver
+from policy.models import Notice
 
 
 class ProgressBar:
@@ -30,13 +30,13 @@ class ProgressBar:
 
 
 class Command(BaseCommand):
-    help = "Send the pending notices of material policy changes, showing progress."
+    help = "Send the pending notices of policy changes and breaches, showing progress."
 
     def add_arguments(self, parser):
         parser.add_argument("--limit", type=int, help="Stop after this many notices.")
 
     def handle(self, *args, limit=None, **options):
-        due = PolicyNotice.objects.due().count()
+        due = Notice.objects.due().count()
         total = min(due, limit) if limit else due
         if not total:
             self.stdout.write("No notices are due.")

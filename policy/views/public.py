@@ -1,28 +1,23 @@
-"""Public pages of a policy document: the current version, its history and each version."""
+"""Public pages of a policy document: the current version, its history, each version, what
+changed, and the feeds. Anonymous visitors share kept pages (`shared_when_anonymous`)."""
 
-from allauth.account.adapter import get_adapter
-from allauth.core.ratelimit import consume_or_429
 from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.contrib.syndication.views import Feed
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.formats import date_format
 from django.utils.html import escape
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_safe
 
-from . import redline
-from .caching import current_version, shared_when_anonymous
-from .cookies import cookies_in_use, only_essential
-from .forms import ContactForm, ReviewForm
-from .models import Acceptance, Document, NewUse, PolicyVersion
-from .services import contact_message_receive, review_submit
+from .. import redline
+from ..caching import shared_when_anonymous, snapshot_for
+from ..cookies import cookies_in_use, only_essential
+from ..models import Document, PolicyVersion
 
 
 @require_safe
@@ -30,7 +25,7 @@ from .services import contact_message_receive, review_submit
 @shared_when_anonymous
 def current(request: HttpRequest, document: str) -> HttpResponse:
     """The version of `document` in effect now."""
-    version = current_version(document)
+    version = snapshot_for(request, document).version
     if version is None:
         raise Http404("No version of this document is in effect.")
     context = {
@@ -55,7 +50,11 @@ def version_list(request: HttpRequest, document: str) -> HttpResponse:
     return render(
         request,
         "policy/version_list.html",
-        {"document": document, "versions": versions, "current": current_version(document.slug)},
+        {
+            "document": document,
+            "versions": versions,
+            "current": snapshot_for(request, document.slug).version,
+        },
     )
 
 
@@ -77,7 +76,7 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
         {
             "version": version,
             "document": version.document,
-            "current": current_version(document),
+            "current": snapshot_for(request, document).version,
             "canonical_url": request.build_absolute_uri(version.get_absolute_url()),
         },
     )
@@ -125,56 +124,6 @@ def _comparison_page(request: HttpRequest, older: PolicyVersion, newer: PolicyVe
             "older": older,
             "newer": newer,
             "comparison": redline.compare(older.body, newer.body),
-        },
-    )
-
-
-@require_http_methods(["GET", "HEAD", "POST"])
-@login_required
-def review(request: HttpRequest, document: str) -> HttpResponse:
-    """Show a person what changed since the version they accepted, and ask about new uses."""
-    versions = PolicyVersion.objects.filter(document__slug=document).select_related("document")
-    target = versions.latest_published()
-    if target is None:
-        raise Http404("Nothing to review.")
-    accepted = Acceptance.objects.last_accepted(request.user, document=document)
-    if accepted is not None and accepted.number >= target.number:
-        messages.info(request, "You are up to date: you have already reviewed the current policy.")
-        return redirect("account_overview")
-    new_uses = list(
-        NewUse.objects.filter(
-            version__in=versions.published(), version__number__gt=accepted.number if accepted else 0
-        ).select_related("version")
-    )
-    form = ReviewForm(
-        request.POST or None,
-        initial={"via": request.GET.get("via", "")},
-        target=target,
-        new_uses=new_uses,
-    )
-    if request.method == "POST" and form.is_valid():
-        adapter = get_adapter(request)
-        review_submit(
-            user=request.user,
-            version=target,
-            answers=form.answers,
-            method=form.method,
-            ip_address=adapter.get_client_ip(request),
-            user_agent=adapter.get_http_user_agent(request),
-        )
-        messages.success(
-            request, f"Thank you. We have recorded your answers for version {target.number}."
-        )
-        return redirect("account_overview")
-    return render(
-        request,
-        "policy/review.html",
-        {
-            "document": target.document,
-            "target": target,
-            "accepted": accepted,
-            "comparison": redline.compare(accepted.body if accepted else "", target.body),
-            "form": form,
         },
     )
 
@@ -245,26 +194,3 @@ def versions_json(request: HttpRequest, document: str) -> JsonResponse:
         },
         json_dumps_params={"indent": 2},
     )
-
-
-@require_http_methods(["GET", "HEAD", "POST"])
-def contact(request: HttpRequest, document: str) -> HttpResponse:
-    """Write to the privacy team; a honeypot and a per-IP rate limit keep spam out."""
-    get_object_or_404(Document, slug=document)
-    initial = {}
-    if request.user.is_authenticated:
-        initial = {"name": request.user.get_full_name(), "email": request.user.email}
-    form = ContactForm(request.POST or None, initial=initial)
-    if request.method == "POST":
-        if limited := consume_or_429(request, action="contact"):
-            return limited
-        if form.is_valid():
-            data = {k: v for k, v in form.cleaned_data.items() if k != "website"}
-            contact_message_receive(
-                form_data=data,
-                user=request.user,
-                ip_address=get_adapter(request).get_client_ip(request),
-            )
-            messages.success(request, "Thank you. Your message has reached our privacy team.")
-            return redirect("policy:current", document=document)
-    return render(request, "policy/contact.html", {"form": form, "document_slug": document})

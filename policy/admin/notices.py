@@ -1,0 +1,131 @@
+"""Admin for notices (of policy changes and of breaches) and for breach incidents.
+
+Choosing a breach notice's audience is a plain view (`policy.views.staff`) mounted here.
+"""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import path
+
+from ..delivery.outbox import notices_requeue
+from ..models import Incident, Notice
+from ..views import staff
+
+
+class NoticeKindFilter(admin.SimpleListFilter):
+    title = "about"
+    parameter_name = "about"
+
+    def lookups(self, request, model_admin):
+        return [("version", "A policy change"), ("incident", "A breach")]
+
+    def queryset(self, request, queryset):
+        if self.value() in {"version", "incident"}:
+            return queryset.filter(**{f"{self.value()}__isnull": False})
+        return queryset
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):
+    """Notices of policy changes and breaches: read-only, except requeueing checked failures."""
+
+    list_display = ["about", "user", "status", "attempts", "email", "sent_at", "last_error"]
+    list_filter = ["status", NoticeKindFilter, "version", "incident"]
+    list_select_related = ["version__document", "incident", "user"]
+    search_fields = ["user__username", "email"]
+    readonly_fields = [
+        "version",
+        "incident",
+        "user",
+        "status",
+        "attempts",
+        "email",
+        "created_at",
+        "next_attempt_at",
+        "claimed_at",
+        "sent_at",
+        "last_error",
+    ]
+    actions = ["requeue"]
+
+    @admin.display(description="about")
+    def about(self, notice: Notice) -> str:
+        return f"{notice.about} ({notice.kind})"
+
+    @admin.action(description="Requeue failed notices (check first that they were not sent)")
+    def requeue(self, request: HttpRequest, queryset) -> None:
+        count = notices_requeue(notices=queryset)
+        self.message_user(request, f"Requeued {count} failed notice(s).", messages.SUCCESS)
+
+    def get_fields(self, request, obj=None):
+        return self.readonly_fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    """Breach notices: write, preview, choose who gets it, confirm the count, send once."""
+
+    list_display = ["subject", "created_at", "sent_at", "recipients", "sent", "failed"]
+    readonly_fields = ["created_by", "created_at", "audience", "sent_by", "sent_at", "preview"]
+    fields = ["subject", "body", "preview", *readonly_fields[:-1]]
+    change_form_template = "admin/policy/incident/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_notice_counts()
+
+    @admin.display(description="recipients", ordering="notices_total")
+    def recipients(self, incident: Incident) -> int:
+        return incident.notices_total
+
+    @admin.display(description="sent", ordering="notices_sent")
+    def sent(self, incident: Incident) -> int:
+        return incident.notices_sent
+
+    @admin.display(description="failed", ordering="notices_failed")
+    def failed(self, incident: Incident) -> int:
+        return incident.notices_failed
+
+    @admin.display(description="preview of the email")
+    def preview(self, incident: Incident) -> str:
+        if not incident.pk:
+            return "Save to see the preview."
+        return render_to_string(
+            "policy/email/incident_message.txt",
+            {"incident": incident, "site_name": settings.SITE_NAME, "user": {"get_username": "…"}},
+        )
+
+    def has_add_permission(self, request):
+        return request.user.has_perm("policy.send_incident")
+
+    def has_change_permission(self, request, obj=None):
+        allowed = request.user.has_perm("policy.send_incident")
+        return allowed and (obj is None or obj.sent_at is None)  # sent: the audit record is frozen
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/send/",
+                self.admin_site.admin_view(staff.incident_send_view),
+                name="policy_incident_send",
+            ),
+            *super().get_urls(),
+        ]

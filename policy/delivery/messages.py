@@ -1,0 +1,62 @@
+"""The email of each notice: what every notice about one thing shares, and sending one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from ..models import Incident, PolicyVersion
+
+if TYPE_CHECKING:
+    from ..models import Notice
+
+
+def notice_context(kind: str, pk: int) -> dict:
+    """What every notice about one thing shares: the version and its links, or the incident."""
+    common = {
+        "site_name": settings.SITE_NAME,
+        "message_domain": urlsplit(settings.SITE_URL).hostname,
+    }
+    if kind == "incident":
+        incident = Incident.objects.get(pk=pk)
+        return {**common, "template": "policy/email/incident", "incident": incident,
+                "subject": incident.subject}  # fmt: skip
+    version = PolicyVersion.objects.select_related("document").get(pk=pk)
+    previous = PolicyVersion.objects.previous_to(version)
+    slug = version.document.slug
+    compare = (
+        reverse("policy:compare", args=[slug, previous.number, version.number])
+        if previous
+        else version.get_absolute_url()
+    )
+    return {
+        **common,
+        "template": "policy/email/notice",
+        "version": version,
+        "new_uses": list(version.new_uses.all()),
+        "review_url": settings.SITE_URL + reverse("policy:review", args=[slug]) + "?via=email",
+        "compare_url": settings.SITE_URL + compare,
+        "version_url": settings.SITE_URL + version.get_absolute_url(),
+    }
+
+
+def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> None:
+    """Hand one notice to the mail server, addressed to `address`."""
+    context = {**shared, "user": notice.user}
+    template = shared["template"]
+    subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=f"[{settings.SITE_NAME}] {subject}",
+        body=render_to_string(f"{template}_message.txt", context),
+        to=[address],
+        connection=connection,
+        # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
+        headers={"Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>"},
+    )
+    message.attach_alternative(render_to_string(f"{template}_message.html", context), "text/html")
+    message.send()

@@ -1,0 +1,170 @@
+"""The outbox: notices created in bulk, then claimed and sent one at a time, at most once.
+
+Each notice is claimed with a conditional UPDATE (pending -> sending) before its mail is sent,
+and marked sent right after, so concurrent workers never send the same notice and a retried
+task skips what was sent. A worker killed mid-send leaves one notice "sending";
+`notices_recover_interrupted` reports it instead of sending it a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from allauth.account.models import EmailAddress
+from django.contrib.auth import get_user_model
+from django.core.mail import get_connection
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.utils import timezone
+
+from ..models import Incident, Notice, PolicyVersion
+from .messages import notice_context, notice_send
+
+MAX_ATTEMPTS = 5
+INTERRUPTED = (
+    "The worker stopped while sending, so delivery is unknown. It is not retried "
+    "automatically, because a retry could send it twice: check the mail log, then requeue it."
+)
+
+
+def notice_recipients(users: QuerySet | None = None) -> QuerySet:
+    """Active users with a verified email address (out of `users`, when given)."""
+    users = get_user_model().objects.all() if users is None else users
+    return users.filter(is_active=True).filter(
+        Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))
+    )
+
+
+def notices_create(
+    *,
+    version: PolicyVersion | None = None,
+    incident: Incident | None = None,
+    users: QuerySet | None = None,
+    batch_size: int = 2000,
+) -> int:
+    """One pending notice per recipient (every verified, active user unless `users` narrows it).
+
+    Safe to repeat: the unique constraints make a second run add nothing.
+    """
+    recipients = notice_recipients(users)
+    about = {"version": version} if version is not None else {"incident": incident}
+    last_pk = 0
+    while True:  # keyset pages keep memory flat however many users there are
+        ids = list(
+            recipients.filter(pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        Notice.objects.bulk_create(
+            [Notice(user_id=pk, **about) for pk in ids], ignore_conflicts=True
+        )
+        last_pk = ids[-1]
+    return Notice.objects.filter(**about).count()
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    interrupted: int = 0
+    next_attempt_at: datetime | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def notices_deliver(
+    *,
+    limit: int | None = None,
+    batch_size: int = 100,
+    progress: Callable[[str], None] | None = None,
+) -> DeliveryReport:
+    """Send due notices until none is left (or `limit` were handled)."""
+    report = DeliveryReport(interrupted=notices_recover_interrupted())
+    handled = 0
+    contexts: dict[tuple[str, int], dict] = {}  # the part of each email that all notices share
+    connection = get_connection()
+    while limit is None or handled < limit:
+        size = batch_size if limit is None else min(batch_size, limit - handled)
+        ids = list(Notice.objects.due().order_by("pk").values_list("pk", flat=True)[:size])
+        if not ids:
+            break
+        for pk in ids:
+            outcome = _deliver_one(pk, connection=connection, report=report, contexts=contexts)
+            if outcome is None:
+                continue  # another worker claimed it first
+            handled += 1
+            if progress:
+                progress(outcome)
+    connection.close()
+    report.next_attempt_at = (
+        Notice.objects.filter(status=Notice.Status.PENDING)
+        .order_by("next_attempt_at")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    return report
+
+
+def notices_recover_interrupted(*, lease: timedelta = timedelta(minutes=15)) -> int:
+    """Mark notices stuck in "sending" (their worker died) as failed, for a person to check."""
+    return Notice.objects.filter(
+        status=Notice.Status.SENDING, claimed_at__lt=timezone.now() - lease
+    ).update(status=Notice.Status.FAILED, last_error=INTERRUPTED)
+
+
+def notices_requeue(*, notices: QuerySet) -> int:
+    """Put failed notices back in the queue, after a person has checked they were not sent."""
+    return notices.filter(status=Notice.Status.FAILED).update(
+        status=Notice.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
+    )
+
+
+def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict) -> str | None:
+    now = timezone.now()
+    claimed = (
+        Notice.objects.due(now)
+        .filter(pk=pk)
+        .update(status=Notice.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
+    if not claimed:
+        return None
+    address = (
+        EmailAddress.objects.filter(user=OuterRef("user"), verified=True)
+        .order_by("-primary", "pk")
+        .values("email")[:1]
+    )
+    notice = Notice.objects.select_related("user").annotate(address=Subquery(address)).get(pk=pk)
+    key = ("version", notice.version_id) if notice.version_id else ("incident", notice.incident_id)
+    if key not in contexts:
+        contexts[key] = notice_context(*key)
+    try:
+        if notice.address is None:
+            raise ValueError("the user has no verified email address any more")
+        notice_send(notice, contexts[key], address=notice.address, connection=connection)
+    except Exception as error:  # any failure to hand over the mail is retried, then reported
+        connection.close()
+        return _failed(notice, error, report=report)
+    Notice.objects.filter(pk=pk).update(
+        status=Notice.Status.SENT, sent_at=timezone.now(), email=notice.address, last_error=""
+    )
+    report.sent += 1
+    return "sent"
+
+
+def _failed(notice: Notice, error: Exception, *, report: DeliveryReport) -> str:
+    message = f"{type(error).__name__}: {error}"[:2000]
+    report.errors.append(f"{notice}: {message}")
+    if notice.attempts >= MAX_ATTEMPTS:
+        Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.FAILED, last_error=message)
+        report.failed += 1
+        return "failed"
+    delay = timedelta(minutes=4 ** (notice.attempts - 1))  # 1, 4, 16, 64 minutes
+    Notice.objects.filter(pk=notice.pk).update(
+        status=Notice.Status.PENDING, last_error=message,
+        next_attempt_at=timezone.now() + delay,
+    )  # fmt: skip
+    report.retrying += 1
+    return "retrying"

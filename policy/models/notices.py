@@ -1,0 +1,146 @@
+"""Emailed notices, each sent once at most, and the breach incidents some of them announce.
+
+A notice is about one thing: a material version of a policy, or a breach incident. The delivery
+engine that claims and sends them lives in `policy.delivery`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Q
+from django.utils import timezone
+
+
+class NoticeStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    SENDING = "sending", "sending"
+    SENT = "sent", "sent"
+    FAILED = "failed", "failed"
+
+
+def notice_counts(relation: str = "notices") -> dict[str, Count]:
+    """The notice counts shown for a version or an incident, as annotations over `relation`.
+
+    "Pending" includes a notice being sent right now.
+    """
+
+    def count(*statuses: str) -> Count:
+        return Count(relation, filter=Q(**{f"{relation}__status__in": statuses}))
+
+    return {
+        "notices_total": Count(relation),
+        "notices_sent": count(NoticeStatus.SENT),
+        "notices_pending": count(NoticeStatus.PENDING, NoticeStatus.SENDING),
+        "notices_failed": count(NoticeStatus.FAILED),
+    }
+
+
+class NoticeQuerySet(models.QuerySet):
+    def due(self, at: datetime | None = None) -> NoticeQuerySet:
+        """Pending notices whose (next) attempt time has come."""
+        return self.filter(status=NoticeStatus.PENDING, next_attempt_at__lte=at or timezone.now())
+
+
+class Notice(models.Model):
+    """One person's email notice of a material version or of a breach: sent once, at most."""
+
+    Status = NoticeStatus
+
+    version = models.ForeignKey(
+        "policy.PolicyVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notices",
+        help_text="The material policy change this notice announces.",
+    )
+    incident = models.ForeignKey(
+        "policy.Incident",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notices",
+        help_text="The breach this notice announces.",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    email = models.EmailField(blank=True, help_text="The address it was sent to.")
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["version", "pk"]
+        verbose_name = "notice"
+        constraints = [
+            # One notice per person per version (or incident), whatever retries or workers do.
+            models.UniqueConstraint(fields=["version", "user"], name="notice_once_per_user"),
+            models.UniqueConstraint(
+                fields=["incident", "user"], name="incident_notice_once_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(version__isnull=True) ^ Q(incident__isnull=True),
+                name="notice_is_about_one_thing",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=NoticeStatus.SENT) | Q(sent_at__isnull=False),
+                name="notice_sent_has_time",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.about} notice to {self.user} ({self.status})"
+
+    @property
+    def about(self):
+        """The version or incident this notice announces."""
+        return self.version or self.incident
+
+    @property
+    def kind(self) -> str:
+        return "policy change" if self.version_id else "breach"
+
+
+class IncidentQuerySet(models.QuerySet):
+    def with_notice_counts(self) -> IncidentQuerySet:
+        """Annotate each incident with the counts of its notices (see `notice_counts`)."""
+        return self.annotate(**notice_counts())
+
+
+class Incident(models.Model):
+    """A breach notice to the people it affects, kept as an audit record once sent."""
+
+    subject = models.CharField(max_length=200, help_text="The email's subject line.")
+    body = models.TextField(help_text="The email's text: what happened, what it means, what to do.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    audience = models.TextField(
+        blank=True, editable=False, help_text="How the recipients were chosen."
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "breach notice"
+        permissions = [("send_incident", "Can send breach notices")]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -1,0 +1,116 @@
+"""Policy versions: numbering drafts, copying one into a new draft, and publishing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from ..caching import document_forget
+from ..models import Document, PolicyVersion
+from ..tasks import create_policy_notices
+
+
+@transaction.atomic
+def version_draft_save(*, version: PolicyVersion, by: AbstractBaseUser | None) -> PolicyVersion:
+    """Save a draft, giving a new one the next number of its document."""
+    if version.pk is None:
+        # Lock the document row so two drafts created at once cannot take the same number.
+        Document.objects.select_for_update().get(pk=version.document_id)
+        highest = version.document.versions.aggregate(n=Max("number"))["n"] or 0
+        version.number = highest + 1
+        version.created_by = by
+    version.save()
+    return version
+
+
+@transaction.atomic
+def version_copy_to_draft(*, source: PolicyVersion, by: AbstractBaseUser | None) -> PolicyVersion:
+    """Start a new draft from the text of an existing version."""
+    draft = PolicyVersion(
+        document=source.document, title=source.title, body=source.body, summary=""
+    )
+    return version_draft_save(version=draft, by=by)
+
+
+@transaction.atomic
+def version_publish(
+    *,
+    version: PolicyVersion,
+    by: AbstractBaseUser | None,
+    at: datetime | None = None,
+    override_reason: str = "",
+) -> PolicyVersion:
+    """Publish a draft: it becomes part of the public record and takes effect at effective_at.
+
+    Publishing locks the document, so concurrent publishes get distinct numbers and the
+    versions' effective times never run backwards. A material version needs
+    POLICY_NOTICE_DAYS of notice, unless someone allowed to records why not; publishing it
+    queues one email notice per person once the transaction commits.
+    """
+    Document.objects.select_for_update().get(pk=version.document_id)
+    # Read the clock only once the lock is ours: a publish that waited for another one must
+    # not take effect before the version that committed first.
+    now = at or timezone.now()
+    version.refresh_from_db()
+    if version.is_published:
+        raise ValidationError("This version is already published.")
+    version.clean_for_publishing()
+    if version.effective_at is None:
+        version.effective_at = now
+    published = PolicyVersion.objects.filter(document_id=version.document_id).published()
+    latest = published.order_by("-number").first()
+    if latest is not None and version.effective_at < latest.effective_at:
+        raise ValidationError(
+            {
+                "effective_at": (
+                    f"Version {latest.number} takes effect on "
+                    f"{date_format(timezone.localtime(latest.effective_at), 'DATETIME_FORMAT')}; "
+                    "a newer version cannot take effect before it."
+                )
+            }
+        )
+    if version.is_material:
+        _check_notice_period(version=version, by=by, now=now, override_reason=override_reason)
+    if latest is not None and latest.number > version.number:
+        # A later draft was published first: keep numbers in publication order.
+        highest = PolicyVersion.objects.filter(document_id=version.document_id).aggregate(
+            n=Max("number")
+        )["n"]
+        version.number = highest + 1
+    version.published_at = now
+    version.published_by = by
+    version.save()
+    transaction.on_commit(lambda: document_forget(version.document.slug))
+    if version.is_material:
+        transaction.on_commit(lambda: create_policy_notices.enqueue(version.pk))
+    return version
+
+
+def _check_notice_period(
+    *, version: PolicyVersion, by: AbstractBaseUser | None, now: datetime, override_reason: str
+) -> None:
+    """A material change needs POLICY_NOTICE_DAYS of notice, or a recorded, permitted override."""
+    needed = timedelta(days=settings.POLICY_NOTICE_DAYS)
+    if version.effective_at - now >= needed:
+        return
+    if not override_reason.strip():
+        earliest = date_format(timezone.localtime(now + needed), "DATETIME_FORMAT")
+        raise ValidationError(
+            {
+                "effective_at": (
+                    f"A material change needs {settings.POLICY_NOTICE_DAYS} days' notice: make it "
+                    f"take effect on or after {earliest}, or record why it cannot wait."
+                )
+            }
+        )
+    if by is not None and not by.has_perm("policy.override_notice_period"):
+        raise ValidationError("You are not allowed to shorten the notice period.")
+    version.notice_override_reason = override_reason.strip()
+    version.notice_overridden_by = by

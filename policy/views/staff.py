@@ -1,0 +1,118 @@
+"""Staff steps that take more than one form, linked from the admin: publishing a version,
+starting a draft from one, and choosing who gets a breach notice.
+
+They are plain views; `policy.admin` mounts them under its own URLs, behind the admin's login.
+"""
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import redline
+from ..delivery.outbox import notice_recipients
+from ..forms import IncidentAudienceForm
+from ..models import Incident, PolicyVersion
+from ..services.incidents import incident_send
+from ..services.versions import version_copy_to_draft, version_publish
+
+
+def _admin_context(request: HttpRequest, model, title: str) -> dict:
+    """What the admin's templates need to wear the admin's chrome."""
+    return {**admin.site.each_context(request), "opts": model._meta, "title": title}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
+    """Confirm (GET), then publish (POST) a draft."""
+    version = get_object_or_404(PolicyVersion.objects.select_related("document"), pk=object_id)
+    if not request.user.has_perm("policy.publish_policyversion"):
+        raise PermissionDenied
+    change_url = reverse("admin:policy_policyversion_change", args=[version.pk])
+    if version.is_published:
+        messages.warning(request, f"{version} is already published.")
+        return HttpResponseRedirect(change_url)
+    errors: list[str] = []
+    override_reason = request.POST.get("override_reason", "")
+    if request.method == "POST":
+        try:
+            version = version_publish(
+                version=version, by=request.user, override_reason=override_reason
+            )
+        except ValidationError as error:
+            errors = error.messages
+        else:
+            messages.success(request, f"Published {version}. It is now part of the public record.")
+            return HttpResponseRedirect(change_url)
+    current = PolicyVersion.objects.filter(document_id=version.document_id).current()
+    context = {
+        **_admin_context(request, PolicyVersion, f"Publish {version}?"),
+        "version": version,
+        "current": current,
+        "errors": errors,
+        "change_url": change_url,
+        "override_reason": override_reason,
+        "can_override": request.user.has_perm("policy.override_notice_period"),
+        "notice_days": settings.POLICY_NOTICE_DAYS,
+        "comparison": redline.compare(current.body, version.body) if current else None,
+    }
+    return TemplateResponse(request, "admin/policy/policyversion/publish.html", context)
+
+
+@require_POST
+def version_new_draft_view(request: HttpRequest, object_id: int) -> HttpResponse:
+    """Copy a version's text into a new, editable draft."""
+    if not request.user.has_perm("policy.add_policyversion"):
+        raise PermissionDenied
+    source = get_object_or_404(PolicyVersion, pk=object_id)
+    draft = version_copy_to_draft(source=source, by=request.user)
+    messages.success(
+        request,
+        f"Started draft {draft} from {source}. Edit it, summarise the changes, then publish.",
+    )
+    return HttpResponseRedirect(reverse("admin:policy_policyversion_change", args=[draft.pk]))
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
+    """Step 1: choose the audience. Step 2: confirm the exact count. Then send, once."""
+    incident = get_object_or_404(Incident, pk=object_id)
+    if not request.user.has_perm("policy.send_incident"):
+        raise PermissionDenied
+    change_url = reverse("admin:policy_incident_change", args=[incident.pk])
+    if incident.sent_at is not None:
+        messages.warning(request, "This notice was already sent.")
+        return HttpResponseRedirect(change_url)
+    form = IncidentAudienceForm(request.POST or None, request.FILES or None)
+    count = None
+    if request.method == "POST" and form.is_valid():
+        if form.cleaned_data["audience"] == "list":
+            # Keep an uploaded list in the form, so the confirmation step sends it again.
+            data = request.POST.copy()
+            data["names"] = "\n".join(form.cleaned_data["identifiers"])
+            form = IncidentAudienceForm(data)
+            form.is_valid()
+        count = notice_recipients(form.users()).count()
+        if request.POST.get("confirmed_count") == str(count) and count:
+            try:
+                incident_send(
+                    incident=incident, users=form.users(), by=request.user,
+                    audience=f"{form.describe()}: {count} recipients",
+                )  # fmt: skip
+            except ValidationError as error:  # someone else sent it a moment ago
+                messages.warning(request, " ".join(error.messages))
+            else:
+                messages.success(request, f"Sending the notice to {count} people.")
+            return HttpResponseRedirect(change_url)
+    context = {
+        **_admin_context(request, Incident, f"Send “{incident}”"),
+        "incident": incident,
+        "form": form,
+        "count": count,
+        "change_url": change_url,
+    }
+    return TemplateResponse(request, "admin/policy/incident/send.html", context)
