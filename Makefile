@@ -49,10 +49,10 @@ test: $(VENV)/.installed-dev
 e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/e2e
 
-## lint: ruff, bandit, migrations in step with models, Django's system checks
+## lint: every hook in .pre-commit-config.yaml (django-upgrade, ruff check, ruff format) on every
+## tracked file, then bandit, migrations in step with models, Django's system checks
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/bandit -r accounts policy pamedspa -q
 	$(MANAGE) makemigrations --check --dry-run
 	$(MANAGE) check --fail-level WARNING
