@@ -49,8 +49,8 @@ test: $(VENV)/.installed-dev
 e2e: $(VENV)/.installed-dev
 	$(BIN)/pytest tests/e2e
 
-## lint: every hook in .pre-commit-config.yaml (django-upgrade, ruff check, ruff format) on every
-## tracked file, then bandit, migrations in step with models, Django's system checks
+## lint: every hook in .pre-commit-config.yaml (django-upgrade, ruff check, ruff format, import-linter's
+## contracts) on every tracked file, then bandit, migrations in step with models, Django's system checks
 lint: $(VENV)/.installed-dev
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/bandit -r accounts policy pamedspa -q

@@ -79,7 +79,7 @@ class SharedPage:
 
     def respond(self, request: HttpRequest) -> HttpResponse:
         """The smallest representation the client accepts (whitenoise's rule), or a 304."""
-        accept = request.META.get("HTTP_ACCEPT_ENCODING", "")
+        accept = request.headers.get("accept-encoding", "")
         accept = "" if accept == "*" else accept
         encoded = next(e for e in self.encoded if e.accepted.search(accept))
         if _CONDITIONAL.intersection(request.META):

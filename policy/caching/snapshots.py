@@ -146,9 +146,8 @@ class SnapshotStore:
         now = at or timezone.now()
         token = self.shared_token(slug)
         kept = self._kept.get(slug)
-        if token is not None and kept is not None and kept.token == token:
-            if kept.is_current_at(now):
-                return kept
+        if kept is not None and token == kept.token and kept.is_current_at(now):
+            return kept
         state = DocumentState.load(slug)
         version = (
             PolicyVersion.objects.filter(document__slug=slug)

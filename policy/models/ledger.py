@@ -152,7 +152,7 @@ class Choice(LedgerRecord):
     purpose = models.SlugField(max_length=60, help_text="Copied from the new use.")
     allowed = models.BooleanField(help_text="Yes if the person chose “Allow”.")
     chosen_at = models.DateTimeField(default=timezone.now)
-    method = models.CharField(max_length=20, choices=ConsentMethod.choices)
+    method = models.CharField(max_length=20, choices=ConsentMethod)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
 

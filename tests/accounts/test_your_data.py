@@ -110,7 +110,7 @@ def records(privacy, alice):
         message="Secret of bob.",
         ip_address="203.0.113.96",
     )
-    bob_client = Client(REMOTE_ADDR=BOB_IP, HTTP_USER_AGENT=BOB_UA)
+    bob_client = Client(REMOTE_ADDR=BOB_IP, headers={"user-agent": BOB_UA})
     login(bob_client, "bob")
     assert UserSession.objects.filter(user=bob, ip=BOB_IP).exists()
     return {"bob": bob, "v1": v1, "v2": v2, "use": use}
