@@ -1,0 +1,1 @@
+"""The accounts app: registration, login, password and username recovery, the privacy center."""

@@ -1,4 +1,4 @@
-"""Account forms: signup with policy acceptance and a honeypot, and the username reminder."""
+"""Account forms: signup with policy acceptance, the username reminder, preferences, deletion."""
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms

@@ -1,4 +1,5 @@
-"""Account workflows that allauth does not provide: username reminder, preferences, your data."""
+"""Account workflows allauth lacks: username reminder, preferences and unsubscribe links, topic
+mail, the data export and account deletion."""
 
 import uuid
 

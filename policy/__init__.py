@@ -1,0 +1,1 @@
+"""The policy app: versioned policy documents, the consent ledger, notices, and the inbox."""

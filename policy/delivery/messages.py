@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -10,10 +9,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from ..models import Incident, PolicyVersion
-
-if TYPE_CHECKING:
-    from ..models import Notice
+from ..models import Incident, Notice, PolicyVersion
 
 
 def notice_context(kind: str, pk: int) -> dict:
