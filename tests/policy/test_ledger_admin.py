@@ -12,7 +12,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from policy.models import Acceptance, Choice, NewUse, Notice, PolicyVersion
+from policy.models import Acceptance, Choice, Incident, NewUse, Notice, PolicyVersion
 from policy.services.ledger import acceptance_record, review_submit
 from policy.services.versions import version_publish
 from tests.factories import make_draft, make_user, make_verified_user
@@ -118,6 +118,24 @@ def test_choice_changelist_lists_each_answer(admin_client, choices):
     page = response.content.decode()
     assert len(re.findall(r'<td class="field-purpose">partner-offers</td>', page)) == 2
     assert "Privacy Policy v2" in page
+
+
+def test_notice_changelist_tells_policy_changes_from_breaches(admin_client, material, people):
+    incident = Incident.objects.create(subject="A laptop was stolen", body="Change your password.")
+    Notice.objects.create(incident=incident, user=people[0])
+    url = reverse("admin:policy_notice_changelist")
+
+    everything = admin_client.get(url).content.decode()
+    breaches = admin_client.get(url, {"about": "incident"}).content.decode()
+    changes = admin_client.get(url, {"about": "version"}).content.decode()
+
+    assert "Select notice to change" in everything  # not a "policy change notice"
+    assert everything.count("A laptop was stolen (breach)") == 1
+    assert everything.count("Privacy Policy v2 (policy change)") == 2
+    assert breaches.count("A laptop was stolen (breach)") == 1
+    assert "(policy change)" not in breaches
+    assert changes.count("Privacy Policy v2 (policy change)") == 2
+    assert "(breach)" not in changes
 
 
 def test_notice_changelist_lists_each_notice_with_its_status(admin_client, material):

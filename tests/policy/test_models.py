@@ -166,6 +166,13 @@ def test_database_refuses_a_published_version_without_effective_time(privacy):
         PolicyVersion.objects.filter(pk=draft.pk).update(published_at=timezone.now())
 
 
+def test_database_refuses_a_published_version_without_a_summary(privacy):
+    draft = make_draft(privacy, summary="")
+    now = timezone.now()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PolicyVersion.objects.filter(pk=draft.pk).update(published_at=now, effective_at=now)
+
+
 def test_saving_derives_html_toc_and_hash(privacy):
     draft = make_draft(privacy, body="## Cookies\n\nWe use *few*.\n\n## Cookies\n\nAgain.")
     assert '<h2 id="cookies">Cookies</h2>' in draft.body_html
