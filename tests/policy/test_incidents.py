@@ -6,7 +6,6 @@ from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -26,18 +25,6 @@ CHANGELIST = reverse("admin:policy_incident_changelist")
 def _fast_passwords(settings):
     """Nothing here signs in with a password: skip the deliberately slow hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def people(db):
-    """Three people a notice to everyone reaches, and two it must not."""
-    told = [make_verified_user(name) for name in ["alice", "bob", "carol"]]
-    # A second verified address must not make carol count, or be written to, twice.
-    EmailAddress.objects.create(user=told[2], email="carol@work.example", verified=True)
-    make_verified_user("dormant", is_active=False)
-    unverified = make_verified_user("newbie")
-    EmailAddress.objects.filter(user=unverified).update(verified=False)
-    return told
 
 
 @pytest.fixture
