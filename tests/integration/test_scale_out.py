@@ -47,6 +47,8 @@ pytestmark = [
         reason="scale-out needs a shared server database (PostgreSQL) and REDIS_URL",
     ),
     pytest.mark.django_db(transaction=True),
+    # The instances load the project's settings: they could not check a fast test hash.
+    pytest.mark.real_hashers,
 ]
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")

@@ -21,12 +21,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 CHANGELIST = reverse("admin:policy_incident_changelist")
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Nothing here signs in with a password: skip the deliberately slow hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def incident(admin_user) -> Incident:
     return Incident.objects.create(
