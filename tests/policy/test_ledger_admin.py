@@ -13,6 +13,7 @@ from django.urls import reverse
 from policy.models import Acceptance, Choice, PolicyNotice, PolicyVersion
 from policy.services import acceptance_record, review_submit, version_publish
 from tests.factories import make_draft, make_material_draft, make_user, make_verified_user
+from tests.tables import changelist_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -94,9 +95,14 @@ def publish_url(version: PolicyVersion) -> str:
 def test_choice_changelist_lists_each_answer(admin_client, choices):
     response = admin_client.get(reverse("admin:policy_choice_changelist"))
     assert response.status_code == HTTPStatus.OK
-    page = response.content.decode()
-    assert len(re.findall(r'<td class="field-purpose">partner-offers</td>', page)) == 2
-    assert "Privacy Policy v2" in page
+    rows = [
+        (row["user"], row["purpose"], row["allowed"], row["version"], row["method"])
+        for row in changelist_rows(response.content.decode())
+    ]
+    assert sorted(rows) == [
+        ("alice", "partner-offers", "True", "Privacy Policy v2", "on the review page"),
+        ("bob", "partner-offers", "False", "Privacy Policy v2", "on the review page"),
+    ]
 
 
 def test_notice_changelist_lists_each_notice_with_its_status(admin_client, material):
