@@ -14,6 +14,21 @@ def _clear_cache():
     cache.clear()
 
 
+# Argon2 is slow on purpose, and nearly every test makes or checks a password.
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request):
+    """Hash passwords with MD5 in tests, except those marked `real_hashers`.
+
+    Tests about hashing itself, and tests whose users sign in to a child process (which loads
+    the project's own settings and could not check an MD5 hash), carry the marker.
+    """
+    if request.node.get_closest_marker("real_hashers") is None:
+        request.getfixturevalue("settings").PASSWORD_HASHERS = FAST_HASHERS
+
+
 @pytest.fixture
 def privacy(db):
     """The privacy policy document, with its seed version 1 from the data migration.

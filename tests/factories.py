@@ -1,12 +1,13 @@
 """Small factories for test data."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.test import TestCase
+from django.utils import timezone
 
-from policy.models import Document, PolicyVersion
+from policy.models import Document, NewUse, PolicyVersion
 from policy.services.versions import version_draft_save, version_publish
 
 PASSWORD = "correct horse battery staple"
@@ -66,6 +67,28 @@ def make_draft(
     return version_draft_save(version=version, by=by)
 
 
+def make_material_draft(
+    document: Document, *, days: float = 31, new_uses: dict[str, str] | None = None, **fields
+) -> PolicyVersion:
+    """A material draft about sharing data with partners, taking effect in `days` days.
+
+    `new_uses` maps the name of each new use of data the draft asks about to its description;
+    `fields` override any other field of the version (is_material=False makes a minor one).
+    """
+    values = {
+        "title": document.title,
+        "body": "## Partners\n\nWe may share data with partners, if you allow it.",
+        "summary": "We may share data with partners, if you allow it.",
+        "is_material": True,
+        "effective_at": timezone.now() + timedelta(days=days),
+        **fields,
+    }
+    draft = version_draft_save(version=PolicyVersion(document=document, **values), by=None)
+    for name, description in (new_uses or {}).items():
+        NewUse.objects.create(version=draft, name=name, description=description)
+    return draft
+
+
 def make_published(document: Document, *, at: datetime | None = None, **kwargs) -> PolicyVersion:
     """Publish a new version and run its on-commit work (cache purge), as a real commit would."""
     with TestCase.captureOnCommitCallbacks(execute=True):
@@ -82,6 +105,23 @@ def make_verified_user(username: str = "alice", email: str | None = None, **extr
     )
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     return user
+
+
+def make_many_verified_users(count: int) -> None:
+    """`count` users person0, person1, … with verified addresses, in two queries, no hashing.
+
+    Their password is unusable: they are there to be written to, not to sign in.
+    """
+    from allauth.account.models import EmailAddress
+
+    user_model = get_user_model()
+    users = user_model.objects.bulk_create(
+        user_model(username=f"person{n}", email=f"person{n}@example.com", password="!")
+        for n in range(count)
+    )
+    EmailAddress.objects.bulk_create(
+        EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users
+    )
 
 
 def link_in(message, pattern: str) -> str:

@@ -1,6 +1,7 @@
 """Run the project in a child process with a clean, explicit environment (settings load once)."""
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +28,10 @@ def run_child(args: list[str], **env: str) -> subprocess.CompletedProcess:
         timeout=120,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now, for a child process to bind."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

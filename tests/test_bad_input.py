@@ -76,3 +76,6 @@ def test_odd_values_in_every_public_form_get_a_clear_answer(client, value):
             url,
             response.status_code,
         )
+        if response.status_code == HTTPStatus.OK:  # refused: the visitor must see why
+            html = response.content.decode()
+            assert 'role="alert"' in html or 'class="field__errors"' in html, url

@@ -7,7 +7,9 @@ from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from policy.models import Acceptance, PolicyVersion
-from tests.factories import PASSWORD, login, reauthenticate
+from policy.services import acceptance_record
+from tests.factories import PASSWORD, login, make_published, make_verified_user, reauthenticate
+from tests.tables import table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -35,19 +37,19 @@ def test_overview_lists_what_the_user_agreed_to(client, alice):
         assert f'href="{reverse(name)}"' in html
 
 
-def test_overview_shows_only_the_users_own_acceptances(client, alice):
-    from tests.factories import make_verified_user
-
+def test_overview_shows_only_the_users_own_acceptances(client, alice, privacy):
     bob = make_verified_user("bob")
-    version = PolicyVersion.objects.get(number=1)
-    Acceptance.objects.create(
-        user=bob, version=version, version_sha256=version.sha256, method="signup"
-    )
+    v1 = privacy.versions.get(number=1)
+    v2 = make_published(privacy)
+    accepted = [(alice, v1, "signup"), (bob, v1, "email_link"), (bob, v2, "review")]
+    for user, version, method in accepted:
+        acceptance_record(
+            user=user, version=version, method=method, ip_address="192.0.2.1", user_agent="x"
+        )
     login(client)
-    assert (
-        "You have not accepted any policy version yet."
-        in client.get(reverse("account_overview")).content.decode()
-    )
+    html = client.get(reverse("account_overview")).content.decode()
+    rows = table_rows(html, start='id="agreed-title"', end="</section>")
+    assert [(row[0], row[2]) for row in rows] == [("Privacy Policy, version 1", "At signup")]
 
 
 def test_change_password_needs_the_current_one_and_sends_a_notice(client, alice, mailoutbox):

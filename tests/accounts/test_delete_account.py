@@ -160,7 +160,7 @@ def test_delete_page_says_beforehand_what_will_happen(client, alice):
     assert "your IP address and browser are removed from it" in html
     assert "we send a confirmation to <strong>alice@example.com</strong>" in html
     assert "you are signed out" in html
-    assert f'href="{reverse("account_data")}"' in html
+    assert f'<a href="{reverse("account_data")}">download your data</a> first' in html
     assert 'name="confirmation"' in html
 
 

@@ -122,6 +122,7 @@ def test_login_follows_a_local_next(client, alice):
     assert response.url == "/privacy/"
 
 
+@pytest.mark.real_hashers
 def test_old_password_hashes_are_upgraded_to_argon2_on_login(client, alice):
     alice.password = make_password(PASSWORD, hasher="pbkdf2_sha256")
     alice.save(update_fields=["password"])
@@ -131,5 +132,6 @@ def test_old_password_hashes_are_upgraded_to_argon2_on_login(client, alice):
     assert logged_in_as(client) == str(alice.pk)
 
 
+@pytest.mark.real_hashers
 def test_new_passwords_are_hashed_with_argon2(alice):
     assert alice.password.startswith("argon2")

@@ -1,6 +1,5 @@
 """A mail server that is down: a clear page, no 500, and no half-made account or change."""
 
-import socket
 from http import HTTPStatus
 
 import pytest
@@ -10,6 +9,7 @@ from django.urls import reverse
 
 from policy.models import Acceptance
 from tests.factories import signup_data
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -17,9 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def mail_server_down(settings):
     """Real SMTP, pointed at a local port where nothing listens: connection refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_TIMEOUT = 2

@@ -44,11 +44,21 @@ def test_account_pages_run_few_queries(client, name, django_assert_max_num_queri
 
 
 def test_every_field_has_a_label(client):
-    for name in ["account_login", "account_signup", "account_reset_password"]:
+    typed_fields = {
+        "account_login": ["id_login", "id_password"],
+        "account_signup": ["id_username", "id_email", "id_password1", "id_password2", "id_website"],
+        "account_reset_password": ["id_email"],
+    }
+    for name, expected in typed_fields.items():
         html = client.get(reverse(name)).content.decode()
-        for field_id in re.findall(
-            r'<input[^>]+type="(?:text|email|password)"[^>]+id="([^"]+)"', html
-        ):
+        inputs = [
+            tag
+            for tag in re.findall(r"<input\b[^>]*>", html)
+            if re.search(r'\btype="(?:text|email|password)"', tag)
+        ]
+        field_ids = [re.search(r'\bid="([^"]+)"', tag).group(1) for tag in inputs]
+        assert field_ids == expected, name  # found every field, whatever the attribute order
+        for field_id in field_ids:
             assert f'<label for="{field_id}">' in html, f"{field_id} on {name}"
 
 

@@ -178,7 +178,7 @@ def test_your_data_says_what_is_kept_and_why(client, alice):
         ),
     ]
     assert f'action="{reverse("account_data_download")}"' in html
-    assert f'href="{reverse("account_delete")}"' in html
+    assert f'<a href="{reverse("account_delete")}">Delete my account</a>' in html
 
 
 def test_download_needs_login(client):

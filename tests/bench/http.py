@@ -12,7 +12,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,7 +23,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, free_port
+
 PYTHON = sys.executable
 
 
@@ -180,7 +180,7 @@ def production_server(*, workers: int = 2):
     publish = ["publish_policy", str(second), "--summary", "Benchmark change."]
     subprocess.run(manage + publish, cwd=ROOT, env=env, check=True, capture_output=True)
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [str(Path(PYTHON).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
          "--no-control-socket", "--bind", f"127.0.0.1:{port}", "tests.bench.wsgi:application"],
@@ -194,12 +194,6 @@ def production_server(*, workers: int = 2):
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _get(url: str, headers: list[str] | None = None):

@@ -15,6 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.processes import free_port
+
 RSS_LIMIT_MB = 200
 
 
@@ -122,17 +124,13 @@ def _run(args, settings, port: int) -> int:
 
 def _smtp_sink():
     """An SMTP server on 127.0.0.1 that accepts and drops every message."""
-    import socket
-
     from aiosmtpd.controller import Controller
 
     class Sink:
         async def handle_DATA(self, server, session, envelope):
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Sink(), hostname="127.0.0.1", port=port)
     controller.start()
     return controller, port

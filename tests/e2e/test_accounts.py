@@ -14,6 +14,7 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import emails_to, expect_heading, header, log_in, sign_up
 from tests.factories import PASSWORD, link_in, make_verified_user
 
 pytestmark = [
@@ -23,28 +24,6 @@ pytestmark = [
 
 NEW_PASSWORD = "purple elephant under moonlight"
 WRONG_CREDENTIALS = "The username and/or password you specified are not correct."
-
-
-def header(page):
-    return page.get_by_role("navigation", name="Account")
-
-
-def expect_heading(page, text: str) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text(text)
-
-
-def emails_to(address: str) -> list:
-    return [message for message in mail.outbox if address in message.to]
-
-
-def log_in(page, login: str, password: str) -> None:
-    """Open the login page from the header and submit the form."""
-    page.goto("/")
-    header(page).get_by_role("link", name="Login", exact=True).click()
-    expect_heading(page, "Sign In")
-    page.locator("[name=login]").fill(login)
-    page.locator("[name=password]").fill(password)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def expect_signed_in_as(page, username: str) -> None:
@@ -62,14 +41,7 @@ def test_register_confirm_email_log_in_and_log_out(page, live_server):
     page.goto("/")
     header(page).get_by_role("link", name="Register").click()
     expect(page).to_have_url(f"{live_server.url}/accounts/signup/")
-    page.locator("[name=username]").fill(username)
-    page.locator("[name=email]").fill(email)
-    page.locator("[name=password1]").fill(PASSWORD)
-    page.locator("[name=password2]").fill(PASSWORD)
-    policy_box = page.get_by_role("checkbox", name="I have read the Privacy Policy")
-    expect(policy_box).not_to_be_checked()
-    policy_box.check()
-    page.locator("form").filter(has=policy_box).locator("[type=submit]").click()
+    sign_up(page, username, email)
 
     # One verification email, nothing more.
     expect_heading(page, "Verify Your Email Address")

@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from policy.models import Document, PolicyVersion
 from policy.services.versions import version_draft_save, version_publish
+from tests.e2e.helpers import header
 
 pytestmark = [
     pytest.mark.e2e,
@@ -124,7 +125,7 @@ def test_old_version_says_it_is_replaced_and_links_to_the_current_one(page, live
 def test_header_offers_visitors_the_account_links(page):
     page.goto("/privacy/")
 
-    links = page.get_by_role("navigation", name="Account").get_by_role("link")
+    links = header(page).get_by_role("link")
     expect(links).to_have_text([label for label, _ in HEADER_LINKS])
     for link, (_, href) in zip(links.all(), HEADER_LINKS, strict=True):
         expect(link).to_have_attribute("href", href)
@@ -133,7 +134,7 @@ def test_header_offers_visitors_the_account_links(page):
 @pytest.mark.parametrize(("label", "href"), HEADER_LINKS)
 def test_header_account_link_opens_a_working_page(page, live_server, label, href):
     page.goto("/privacy/")
-    link = page.get_by_role("navigation", name="Account").get_by_role("link", name=label)
+    link = header(page).get_by_role("link", name=label)
 
     with page.expect_navigation() as navigation:
         link.click()

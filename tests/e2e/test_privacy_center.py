@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 
 from accounts.models import PreferenceChange, Subscription, Topic
 from accounts.services import topic_email_send
+from tests.e2e.helpers import emails_to, expect_heading, header, log_in
 from tests.factories import PASSWORD, link_in, make_verified_user
 
 pytestmark = [
@@ -31,30 +32,8 @@ WRONG_CREDENTIALS = "The username and/or password you specified are not correct.
 UNSUBSCRIBE_PATH = r"/accounts/unsubscribe/[^\s/]+/"
 
 
-def header(page):
-    return page.get_by_role("navigation", name="Account")
-
-
 def account_nav(page):
     return page.get_by_role("navigation", name="Account settings")
-
-
-def expect_heading(page, text: str) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text(text)
-
-
-def emails_to(address: str) -> list:
-    return [message for message in mail.outbox if address in message.to]
-
-
-def log_in(page, login: str, password: str) -> None:
-    """Open the login page from the header and submit the form."""
-    page.goto("/")
-    header(page).get_by_role("link", name="Login", exact=True).click()
-    expect_heading(page, "Sign In")
-    page.locator("[name=login]").fill(login)
-    page.locator("[name=password]").fill(password)
-    page.get_by_role("button", name="Sign In").click()
 
 
 def reauthenticate(page, live_server, next_path: str) -> None:

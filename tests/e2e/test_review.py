@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from policy.models import Document, NewUse, PolicyVersion
 from policy.services.versions import version_draft_save, version_publish
+from tests.e2e.helpers import emails_to, expect_heading, header, sign_in, sign_up
 from tests.factories import PASSWORD, link_in, make_user
 
 pytestmark = [
@@ -27,14 +28,6 @@ PARTNER_SENTENCE = "We may share your email with partners if you allow it."
 SUMMARY = "We may share data with partners, if you allow it."
 
 
-def expect_heading(page, text: str) -> None:
-    expect(page.get_by_role("heading", level=1)).to_have_text(text)
-
-
-def emails_to(address: str) -> list:
-    return [message for message in mail.outbox if address in message.to]
-
-
 def review_banner(page):
     return page.get_by_role("complementary", name="Privacy policy review")
 
@@ -42,13 +35,7 @@ def review_banner(page):
 def register_and_confirm(page, live_server, username: str, email: str) -> None:
     """Sign up on the signup page, accepting the privacy policy, and confirm the address."""
     page.goto("/accounts/signup/")
-    page.locator("[name=username]").fill(username)
-    page.locator("[name=email]").fill(email)
-    page.locator("[name=password1]").fill(PASSWORD)
-    page.locator("[name=password2]").fill(PASSWORD)
-    policy_box = page.get_by_role("checkbox", name="I have read the Privacy Policy")
-    policy_box.check()
-    page.locator("form").filter(has=policy_box).locator("[type=submit]").click()
+    sign_up(page, username, email)
     expect_heading(page, "Verify Your Email Address")
     [confirmation] = emails_to(email)
     page.goto(link_in(confirmation, r"/accounts/confirm-email/[^\s]+/"))
@@ -95,10 +82,7 @@ def test_notice_email_leads_to_review_where_the_person_declines_a_new_use(page, 
     # Following the link while logged out asks them to log in, then opens the review.
     page.goto(review_path)
     expect(page).to_have_url(re.compile(r"/accounts/login/\?next="))
-    expect_heading(page, "Sign In")
-    page.locator("[name=login]").fill(username)
-    page.locator("[name=password]").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    sign_in(page, username, PASSWORD)
     expect(page).to_have_url(f"{live_server.url}/privacy/review/?via=email")
     expect_heading(page, "Review the changes to our privacy policy")
     expect(review_banner(page)).to_contain_text("Our privacy policy has changed.")
@@ -140,7 +124,5 @@ def test_notice_email_leads_to_review_where_the_person_declines_a_new_use(page, 
 
     # The banner stays gone on other pages too.
     page.goto("/")
-    expect(page.get_by_role("navigation", name="Account")).to_contain_text(
-        f"Signed in as {username}"
-    )
+    expect(header(page)).to_contain_text(f"Signed in as {username}")
     expect(review_banner(page)).to_have_count(0)

@@ -10,7 +10,6 @@ import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,19 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import ROOT, child_env
+from tests.processes import ROOT, child_env, free_port
 
 BINDIR = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"))), None)
 pytestmark = pytest.mark.skipif(
     BINDIR is None or not shutil.which("runuser") and os.geteuid() == 0,
     reason="needs PostgreSQL's server binaries (initdb, pg_ctl)",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class OwnPostgres:
@@ -45,7 +38,7 @@ class OwnPostgres:
         self.folder = folder
         self.data = folder / "data"
         self.log = folder / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         if os.geteuid() == 0:  # the server refuses to run as root
             shutil.chown(folder, "postgres", "postgres")
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
@@ -95,7 +88,7 @@ def site():
     )
     for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
-    port = _free_port()
+    port = free_port()
     gunicorn = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
          "--no-control-socket", "--bind", f"127.0.0.1:{port}", "pamedspa.wsgi"],

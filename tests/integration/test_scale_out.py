@@ -12,13 +12,11 @@ are transactional) is what they see, and the cache is the Redis database the tes
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import timedelta
 from http.cookiejar import CookieJar
 from pathlib import Path
 from urllib.error import HTTPError
@@ -26,18 +24,21 @@ from urllib.parse import quote, urlencode
 from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
-from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
 from django.db import connection
-from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from policy.caching import snapshots
-from policy.models import Notice, PolicyVersion
-from policy.services.versions import version_draft_save, version_publish
-from tests.factories import PASSWORD, make_draft, make_verified_user
-from tests.processes import ROOT, child_env
+from policy.models import Notice
+from policy.services.versions import version_publish
+from tests.factories import (
+    PASSWORD,
+    make_draft,
+    make_many_verified_users,
+    make_material_draft,
+    make_verified_user,
+)
+from tests.processes import ROOT, child_env, free_port
 
 pytestmark = [
     pytest.mark.skipif(
@@ -45,6 +46,8 @@ pytestmark = [
         reason="scale-out needs a shared server database (PostgreSQL) and REDIS_URL",
     ),
     pytest.mark.django_db(transaction=True),
+    # The instances load the project's settings: they could not check a fast test hash.
+    pytest.mark.real_hashers,
 ]
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -59,12 +62,6 @@ def _database_url() -> str:
     password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
     host = f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
     return f"postgres://{quote(db['USER'] or '', safe='')}{password}@{host}/{db['NAME']}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -174,7 +171,7 @@ def sites(django_db_setup, tmp_path_factory):
     instances = []
     try:
         for name in "ab":
-            port = _free_port()
+            port = free_port()
             log = logs / f"{name}.log"
             with log.open("wb") as stream:
                 process = subprocess.Popen(
@@ -293,17 +290,6 @@ def test_a_version_published_through_a_is_current_on_b_at_once(sites, privacy):
 # (4) Notices
 
 
-def _verified_people(count: int) -> None:
-    user_model = get_user_model()
-    users = user_model.objects.bulk_create(
-        user_model(username=f"person{n}", email=f"person{n}@example.com", password="!")
-        for n in range(count)
-    )
-    EmailAddress.objects.bulk_create(
-        EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users
-    )
-
-
 def _db_worker(mail: Path, log: Path) -> subprocess.Popen:
     env = child_env(
         DJANGO_DEBUG="on",
@@ -361,19 +347,9 @@ def test_two_db_workers_share_one_fan_out_and_tell_each_user_exactly_once(
     privacy, settings, tmp_path
 ):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    _verified_people(USERS)
-    draft = version_draft_save(
-        version=PolicyVersion(
-            document=privacy,
-            title="Privacy Policy",
-            body="## 1. Partners\n\nWe may share data with partners, if you allow it.",
-            summary="We may share data with partners, if you allow it.",
-            is_material=True,
-            effective_at=timezone.now() + timedelta(days=31),
-        ),
-        by=None,
-    )
-    version_publish(version=draft, by=None)  # queues the fan-out; runs nothing
+    make_many_verified_users(USERS)
+    # Publishing queues the fan-out; it runs nothing itself.
+    version_publish(version=make_material_draft(privacy), by=None)
     assert [task.task_path for task in DBTaskResult.objects.all()] == [
         "policy.tasks.create_policy_notices"
     ]

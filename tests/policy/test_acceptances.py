@@ -8,6 +8,7 @@ from django.urls import reverse
 from policy.models import Acceptance, LedgerError
 from policy.services.ledger import acceptance_record
 from tests.factories import make_verified_user
+from tests.tables import changelist_rows, readonly_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +54,22 @@ def test_deleting_the_user_keeps_the_record(acceptance):
 def test_admin_lists_and_shows_records(admin_client, acceptance):
     changelist = admin_client.get(reverse("admin:policy_acceptance_changelist"))
     assert changelist.status_code == HTTPStatus.OK
-    assert "192.0.2.10" in changelist.content.decode()
+    [row] = changelist_rows(changelist.content.decode())
+    assert (row["user"], row["version"], row["method"], row["ip_address"]) == (
+        "alice",
+        "Privacy Policy v1",
+        "at signup",
+        "192.0.2.10",
+    )
     detail = admin_client.get(reverse("admin:policy_acceptance_change", args=[acceptance.pk]))
     assert detail.status_code == HTTPStatus.OK
+    shown = readonly_fields(detail.content.decode())
+    assert shown["user"] == "alice"
+    assert shown["version"] == "Privacy Policy v1"
+    assert shown["version_sha256"] == acceptance.version.sha256
+    assert shown["method"] == "at signup"
+    assert shown["ip_address"] == "192.0.2.10"
+    assert shown["user_agent"] == "Browser/1.0"
     assert 'name="method"' not in detail.content.decode()
 
 

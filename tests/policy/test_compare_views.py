@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import make_draft, make_published
+from tests.factories import make_draft, make_material_draft, make_published
 
 pytestmark = pytest.mark.django_db
 
@@ -109,14 +109,10 @@ def test_compare_shows_a_scheduled_version_as_taking_effect(client, privacy):
 
 
 def test_compare_lists_the_new_uses_a_material_version_asks_about(client, privacy):
-    from policy.models import NewUse
     from policy.services.versions import version_publish
 
-    draft = make_draft(privacy, effective_at=timezone.now() + timedelta(days=31))
-    draft.is_material = True
-    draft.save()
-    NewUse.objects.create(
-        version=draft, name="Partner offers", description="Offers from partner clinics."
+    draft = make_material_draft(
+        privacy, new_uses={"Partner offers": "Offers from partner clinics."}
     )
     version_publish(version=draft, by=None)
     html = client.get(changes_url(2)).content.decode()

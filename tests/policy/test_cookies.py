@@ -1,7 +1,6 @@
 """The cookie table on the privacy policy page: generated from the live settings, kept in step."""
 
 import html
-import re
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -9,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from policy.cookies import cookies_in_use, only_essential
+from tests.tables import table_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +19,7 @@ OPTIONAL = "Cookies marked “No” are optional"
 
 def cookie_rows(client) -> list[list[str]]:
     """The cells of each row of the cookie table, as text."""
-    page = client.get(CURRENT).content.decode()
-    section = page[page.index('id="cookies-title"') :]
-    body = section[section.index("<tbody>") : section.index("</tbody>")]
-    return [
-        [
-            html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
-            for cell in re.findall(r"<td>(.*?)</td>", row)
-        ]
-        for row in re.findall(r"<tr>(.*?)</tr>", body, flags=re.S)
-    ]
+    return table_rows(client.get(CURRENT).content.decode(), start='id="cookies-title"')
 
 
 def cookie_section(client) -> str:

@@ -3,15 +3,14 @@
 import html
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from policy.services.versions import version_publish
-from tests.factories import make_draft, make_published
+from tests.factories import make_draft, make_material_draft, make_published
 
 pytestmark = pytest.mark.django_db
 
@@ -144,10 +143,7 @@ def test_json_gives_each_published_version_with_absolute_url(client, versions):
 
 
 def test_json_flags_a_material_version(client, privacy):
-    draft = make_draft(privacy, effective_at=timezone.now() + timedelta(days=31))
-    draft.is_material = True
-    draft.save()
-    version_publish(version=draft, by=None)
+    version_publish(version=make_material_draft(privacy), by=None)
     versions = client.get(JSON).json()["versions"]
     assert [(v["number"], v["material"]) for v in versions] == [(2, True), (1, False)]
 

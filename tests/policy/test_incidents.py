@@ -6,39 +6,22 @@ from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from policy.delivery.outbox import notices_deliver
+from policy.forms import IncidentAudienceForm
 from policy.models import Incident, Notice
 from policy.services.incidents import incident_send
 from tests.factories import make_user, make_verified_user
+from tests.tables import readonly_fields
 
 pytestmark = pytest.mark.django_db
 
 NEW_YORK = ZoneInfo("America/New_York")
 CHANGELIST = reverse("admin:policy_incident_changelist")
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Nothing here signs in with a password: skip the deliberately slow hashing."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def people(db):
-    """Three people a notice to everyone reaches, and two it must not."""
-    told = [make_verified_user(name) for name in ["alice", "bob", "carol"]]
-    # A second verified address must not make carol count, or be written to, twice.
-    EmailAddress.objects.create(user=told[2], email="carol@work.example", verified=True)
-    make_verified_user("dormant", is_active=False)
-    unverified = make_verified_user("newbie")
-    EmailAddress.objects.filter(user=unverified).update(verified=False)
-    return told
 
 
 @pytest.fixture
@@ -386,8 +369,10 @@ def test_a_sent_notice_is_read_only(
     assert 'name="subject"' not in page
     assert 'name="body"' not in page
     assert "Choose recipients and send…" not in page
-    assert "A laptop was stolen" in page
-    assert "3 recipients" in page
+    shown = readonly_fields(page)
+    assert shown["subject"] == "A laptop was stolen"
+    assert shown["body"].startswith("On May 2 a laptop with customer names was stolen.")
+    assert shown["audience"] == "every active user with a verified email address: 3 recipients"
     admin_client.post(change_url(incident), {"subject": "Nothing happened", "body": "Never mind."})
     incident.refresh_from_db()
     assert incident.subject == "A laptop was stolen"
@@ -416,7 +401,9 @@ def test_staff_without_the_send_permission_are_refused(client, incident, people,
     response = client.post(send_url(incident), {"audience": "all", "confirmed_count": "3"})
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert client.get(reverse("admin:policy_incident_add")).status_code == HTTPStatus.FORBIDDEN
-    assert "Choose recipients and send…" not in client.get(change_url(incident)).content.decode()
+    page = client.get(change_url(incident)).content.decode()
+    assert readonly_fields(page)["subject"] == "A laptop was stolen"  # they may read it
+    assert "Choose recipients and send…" not in page
     assert not incident.notices.exists()
     assert mailoutbox == []
 
@@ -457,9 +444,40 @@ def test_an_uploaded_list_with_a_byte_order_mark_reaches_everyone_on_it(
     assert response.context["count"] == 2
 
 
-def test_a_long_uploaded_list_is_read_whole_or_refused(admin_client, incident, people):
-    filler = b"".join(b"no-such-user-%07d\n" % n for n in range(60_000))  # 1.2 MB
-    upload = SimpleUploadedFile("affected.csv", b"bob\n" + filler + b"alice\n")
+def uploaded_list(size: int) -> SimpleUploadedFile:
+    """A list of exactly `size` bytes: bob on the first line, alice on the last.
+
+    In between, unknown names of 21 bytes a line ("no-such-user-0000000\n"), the last one cut
+    short to make the size.
+    """
+    head, tail = b"bob\n", b"\nalice\n"
+    filler = b"".join(b"no-such-user-%07d\n" % n for n in range(size // 21 + 1))
+    content = head + filler[: size - len(head) - len(tail)] + tail
+    assert len(content) == size
+    return SimpleUploadedFile("affected.csv", content)
+
+
+def test_an_uploaded_list_up_to_1_mb_is_read_whole_and_every_name_counted(
+    admin_client, incident, people
+):
+    upload = uploaded_list(IncidentAudienceForm.MAX_UPLOAD)  # 1,000,000 bytes: just allowed
     response = admin_client.post(send_url(incident), {"audience": "list", "upload": upload})
     form = response.context["form"]
-    assert response.context["count"] == 2 or form.errors
+    assert form.errors == {}
+    # bob, 47,618 whole unknown names and one cut short (999,989 bytes), and alice.
+    assert len(form.cleaned_data["identifiers"]) == 1 + 47_618 + 1 + 1
+    assert response.context["count"] == 2  # alice, on the last line, was read too
+    assert "This notice will be emailed to 2 people" in response.content.decode()
+
+
+def test_an_uploaded_list_over_1_mb_is_refused_with_a_message(admin_client, incident, people):
+    upload = uploaded_list(IncidentAudienceForm.MAX_UPLOAD + 1)
+    response = admin_client.post(send_url(incident), {"audience": "list", "upload": upload})
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["form"].non_field_errors() == [
+        "The file is over 1 MB: split it, or paste it."
+    ]
+    assert "The file is over 1 MB: split it, or paste it." in response.content.decode()
+    assert response.context["count"] is None
+    assert 'name="confirmed_count"' not in response.content.decode()
+    assert not incident.notices.exists()

@@ -4,18 +4,17 @@ import csv
 import html
 import io
 import re
-from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
-from django.utils import timezone
 
-from policy.models import Acceptance, Choice, Incident, NewUse, Notice, PolicyVersion
+from policy.models import Acceptance, Choice, Incident, Notice, PolicyVersion
 from policy.services.ledger import acceptance_record, review_submit
 from policy.services.versions import version_publish
-from tests.factories import make_draft, make_user, make_verified_user
+from tests.factories import make_draft, make_material_draft, make_user, make_verified_user
+from tests.tables import changelist_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -48,42 +47,24 @@ CHOICE_COLUMNS = [
 ]
 
 
-def material_draft(document, *, days: int, name: str = "Partner offers") -> PolicyVersion:
-    """A material draft taking effect in `days` days, asking about one new use."""
-    draft = make_draft(
-        document,
-        body="## Partners\n\nWe may send you offers from partner clinics.",
-        summary="We would like to send you partner offers.",
-        effective_at=timezone.now() + timedelta(days=days),
-    )
-    draft.is_material = True
-    draft.save()
-    NewUse.objects.create(
-        version=draft, name=name, description="Offers from partner clinics near you."
-    )
-    return draft
-
-
-@pytest.fixture
-def people(db):
-    """Two people with verified addresses, who get notices of material changes."""
-    return make_verified_user("alice"), make_verified_user("bob")
+# The new use of data the material drafts here ask about.
+PARTNER_OFFERS = {"Partner offers": "Offers from partner clinics near you."}
 
 
 @pytest.fixture
 def material(privacy, people, django_capture_on_commit_callbacks, mailoutbox):
-    """Version 2: material, published with 31 days' notice; its notices sent to both people."""
-    draft = material_draft(privacy, days=31)
+    """Version 2: material, published with 31 days' notice; its notices sent to all three people."""
+    draft = make_material_draft(privacy, days=31, new_uses=PARTNER_OFFERS)
     with django_capture_on_commit_callbacks(execute=True):
         version = version_publish(version=draft, by=None)
-    assert len(mailoutbox) == 2
+    assert len(mailoutbox) == 3
     return version
 
 
 @pytest.fixture
 def choices(material, people):
-    """Alice allows the new use, Bob does not."""
-    alice, bob = people
+    """Alice allows the new use, Bob does not; Carol has not answered."""
+    alice, bob, _carol = people
     use = material.new_uses.get()
     for user, allowed, address in [(alice, True, "192.0.2.1"), (bob, False, "192.0.2.2")]:
         review_submit(
@@ -115,9 +96,14 @@ def publish_url(version: PolicyVersion) -> str:
 def test_choice_changelist_lists_each_answer(admin_client, choices):
     response = admin_client.get(reverse("admin:policy_choice_changelist"))
     assert response.status_code == HTTPStatus.OK
-    page = response.content.decode()
-    assert len(re.findall(r'<td class="field-purpose">partner-offers</td>', page)) == 2
-    assert "Privacy Policy v2" in page
+    rows = [
+        (row["user"], row["purpose"], row["allowed"], row["version"], row["method"])
+        for row in changelist_rows(response.content.decode())
+    ]
+    assert sorted(rows) == [
+        ("alice", "partner-offers", "True", "Privacy Policy v2", "on the review page"),
+        ("bob", "partner-offers", "False", "Privacy Policy v2", "on the review page"),
+    ]
 
 
 def test_notice_changelist_tells_policy_changes_from_breaches(admin_client, material, people):
@@ -131,10 +117,10 @@ def test_notice_changelist_tells_policy_changes_from_breaches(admin_client, mate
 
     assert "Select notice to change" in everything  # not a "policy change notice"
     assert everything.count("A laptop was stolen (breach)") == 1
-    assert everything.count("Privacy Policy v2 (policy change)") == 2
+    assert everything.count("Privacy Policy v2 (policy change)") == len(people)
     assert breaches.count("A laptop was stolen (breach)") == 1
     assert "(policy change)" not in breaches
-    assert changes.count("Privacy Policy v2 (policy change)") == 2
+    assert changes.count("Privacy Policy v2 (policy change)") == len(people)
     assert "(breach)" not in changes
 
 
@@ -144,11 +130,12 @@ def test_notice_changelist_lists_each_notice_with_its_status(admin_client, mater
     page = response.content.decode()
     assert "alice@example.com" in page
     assert "bob@example.com" in page
-    assert len(re.findall(r'<td class="field-status">sent</td>', page)) == 2
+    assert "carol@example.com" in page
+    assert len(re.findall(r'<td class="field-status">sent</td>', page)) == 3
 
 
 def test_acceptances_export_as_csv_one_row_per_selected_record(admin_client, privacy, people):
-    alice, bob = people
+    alice, bob, _carol = people
     seed = privacy.versions.get(number=1)
     records = [
         acceptance_record(
@@ -204,10 +191,10 @@ def test_export_leaves_the_ledger_unchanged(admin_client, choices):
 
 
 def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_client, material):
-    carol = make_verified_user("carol")
+    dave = make_verified_user("dave")
     failed = Notice.objects.create(
         version=material,
-        user=carol,
+        user=dave,
         status=Notice.Status.FAILED,
         attempts=5,
         last_error="SMTPServerDisconnected: gone",
@@ -233,11 +220,11 @@ def test_version_changelist_counts_sent_pending_and_failed_notices(admin_client,
     url = reverse("admin:policy_policyversion_changelist")
     page = admin_client.get(url).content.decode()
     assert "Notices sent / pending / failed" in page
-    assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["2 / 0 / 0", "—"]
+    assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["3 / 0 / 0", "—"]
     Notice.objects.filter(user__username="bob").update(status=Notice.Status.FAILED)
-    Notice.objects.create(version=material, user=make_verified_user("carol"))
+    Notice.objects.create(version=material, user=make_verified_user("dave"))
     page = admin_client.get(url).content.decode()
-    assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["1 / 1 / 1", "—"]
+    assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["2 / 1 / 1", "—"]
 
 
 def test_published_material_version_shows_its_new_uses_read_only(admin_client, material):
@@ -316,7 +303,7 @@ def test_draft_change_form_fills_in_an_empty_purpose_from_the_name(admin_client,
 
 
 def test_publishing_a_material_change_with_short_notice_is_refused(admin_client, privacy):
-    draft = material_draft(privacy, days=5)
+    draft = make_material_draft(privacy, days=5, new_uses=PARTNER_OFFERS)
     confirm = admin_client.get(publish_url(draft)).content.decode()
     assert "Material change." in confirm
     assert "<strong>Partner offers</strong>" in confirm
@@ -334,7 +321,7 @@ def test_publishing_a_material_change_with_short_notice_is_refused(admin_client,
 def test_a_superuser_may_publish_with_short_notice_by_recording_why(
     admin_client, admin_user, privacy
 ):
-    draft = material_draft(privacy, days=5)
+    draft = make_material_draft(privacy, days=5, new_uses=PARTNER_OFFERS)
     response = admin_client.post(
         publish_url(draft), {"override_reason": "  A regulator ordered the change.  "}
     )
@@ -350,7 +337,7 @@ def test_a_superuser_may_publish_with_short_notice_by_recording_why(
 
 
 def test_a_blank_override_reason_is_no_override(admin_client, privacy):
-    draft = material_draft(privacy, days=5)
+    draft = make_material_draft(privacy, days=5, new_uses=PARTNER_OFFERS)
     response = admin_client.post(publish_url(draft), {"override_reason": "   "})
     assert response.status_code == HTTPStatus.OK
     assert "days&#x27; notice" in response.content.decode()
@@ -366,7 +353,7 @@ def test_publishers_without_the_override_permission_cannot_shorten_notice(client
         )
     )
     client.force_login(publisher)
-    draft = material_draft(privacy, days=5)
+    draft = make_material_draft(privacy, days=5, new_uses=PARTNER_OFFERS)
     assert 'name="override_reason"' not in client.get(publish_url(draft)).content.decode()
     response = client.post(publish_url(draft), {"override_reason": "I am in a hurry."})
     assert response.status_code == HTTPStatus.OK
@@ -377,7 +364,7 @@ def test_publishers_without_the_override_permission_cannot_shorten_notice(client
 
 
 def test_a_material_change_with_enough_notice_needs_no_reason(admin_client, privacy):
-    draft = material_draft(privacy, days=31)
+    draft = make_material_draft(privacy, days=31, new_uses=PARTNER_OFFERS)
     response = admin_client.post(publish_url(draft))
     assert response.status_code == HTTPStatus.FOUND
     draft.refresh_from_db()

@@ -9,28 +9,16 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from policy.models import NewUse, Notice, PolicyVersion, PublishedVersionError
-from policy.services.versions import version_draft_save, version_publish
-from tests.factories import make_user
+from policy.models import NewUse, Notice, PublishedVersionError
+from policy.services.versions import version_publish
+from tests.factories import make_material_draft, make_user
 
 pytestmark = pytest.mark.django_db
 
 
-def material_draft(privacy, *, days: float, **fields) -> PolicyVersion:
-    values = {
-        "title": "Privacy Policy",
-        "body": "## Partners\n\nWe may share data with partners.",
-        "summary": "We may share data with partners.",
-        "is_material": True,
-        "effective_at": timezone.now() + timedelta(days=days),
-        **fields,
-    }
-    return version_draft_save(version=PolicyVersion(document=privacy, **values), by=None)
-
-
 def test_material_change_with_enough_notice_is_scheduled(privacy, settings):
     version = version_publish(
-        version=material_draft(privacy, days=settings.POLICY_NOTICE_DAYS + 1), by=None
+        version=make_material_draft(privacy, days=settings.POLICY_NOTICE_DAYS + 1), by=None
     )
     assert version.is_scheduled()
     assert privacy.versions.current().number == 1
@@ -38,7 +26,7 @@ def test_material_change_with_enough_notice_is_scheduled(privacy, settings):
 
 def test_material_change_with_short_notice_is_refused_and_stays_a_draft(privacy, settings):
     settings.POLICY_NOTICE_DAYS = 30
-    draft = material_draft(privacy, days=29)
+    draft = make_material_draft(privacy, days=29)
     with pytest.raises(ValidationError) as error:
         version_publish(version=draft, by=None)
     assert "needs 30 days' notice" in str(error.value)
@@ -49,16 +37,15 @@ def test_material_change_with_short_notice_is_refused_and_stays_a_draft(privacy,
 
 def test_notice_days_follow_the_setting(privacy, settings):
     settings.POLICY_NOTICE_DAYS = 7
-    assert version_publish(version=material_draft(privacy, days=8), by=None).is_published
+    assert version_publish(version=make_material_draft(privacy, days=8), by=None).is_published
 
 
 def test_a_permitted_override_is_recorded_with_who_and_why(privacy):
     staff = make_user("editor", staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="override_notice_period"))
     staff = type(staff).objects.get(pk=staff.pk)  # fresh permission cache
-    version = version_publish(
-        version=material_draft(privacy, days=0), by=staff, override_reason="Court order, today."
-    )
+    draft = make_material_draft(privacy, days=0)
+    version = version_publish(version=draft, by=staff, override_reason="Court order, today.")
     version.refresh_from_db()
     assert version.is_published
     assert version.notice_override_reason == "Court order, today."
@@ -68,7 +55,7 @@ def test_a_permitted_override_is_recorded_with_who_and_why(privacy):
 def test_an_override_needs_the_permission(privacy):
     staff = make_user("editor", staff=True)
     staff.user_permissions.add(Permission.objects.get(codename="publish_policyversion"))
-    draft = material_draft(privacy, days=0)
+    draft = make_material_draft(privacy, days=0)
     with pytest.raises(ValidationError, match="not allowed to shorten the notice period"):
         version_publish(version=draft, by=staff, override_reason="Because.")
     draft.refresh_from_db()
@@ -77,22 +64,24 @@ def test_an_override_needs_the_permission(privacy):
 
 def test_a_blank_override_reason_is_no_override(privacy):
     with pytest.raises(ValidationError):
-        version_publish(version=material_draft(privacy, days=0), by=None, override_reason="   ")
+        version_publish(
+            version=make_material_draft(privacy, days=0), by=None, override_reason="   "
+        )
 
 
 def test_non_material_changes_need_no_notice(privacy):
-    draft = material_draft(privacy, days=0, is_material=False)
+    draft = make_material_draft(privacy, days=0, is_material=False)
     assert version_publish(version=draft, by=None).is_current()
 
 
 def test_new_uses_get_a_purpose_from_their_name(privacy):
-    draft = material_draft(privacy, days=31)
+    draft = make_material_draft(privacy, days=31)
     use = NewUse.objects.create(version=draft, name="Partner Offers", description="Share email.")
     assert use.purpose == "partner-offers"
 
 
 def test_new_uses_of_a_published_version_are_frozen(privacy):
-    draft = material_draft(privacy, days=31)
+    draft = make_material_draft(privacy, days=31)
     use = NewUse.objects.create(version=draft, name="Partner offers", description="Share email.")
     version_publish(version=draft, by=None)
     use.description = "Something else."

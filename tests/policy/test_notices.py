@@ -11,8 +11,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -25,8 +23,8 @@ from policy.delivery.outbox import (
     notices_recover_interrupted,
 )
 from policy.models import Notice, PolicyVersion
-from policy.services.versions import version_draft_save, version_publish
-from tests.factories import make_verified_user
+from policy.services.versions import version_publish
+from tests.factories import make_many_verified_users, make_material_draft, make_verified_user
 from tests.mail_backends import DyingBackend, FlakyBackend, WorkerKilled
 from tests.processes import ROOT, child_env
 
@@ -36,33 +34,10 @@ postgres_only = pytest.mark.skipif(
 )
 
 
-def material_draft(privacy, **fields) -> PolicyVersion:
-    defaults = {
-        "title": "Privacy Policy",
-        "body": "## 1. Partners\n\nWe may share data with partners, if you allow it.",
-        "summary": "We may share data with partners, if you allow it.",
-        "is_material": True,
-        "effective_at": timezone.now() + timedelta(days=31),
-    }
-    return version_draft_save(
-        version=PolicyVersion(document=privacy, **{**defaults, **fields}), by=None
-    )
-
-
-@pytest.fixture
-def people(db):
-    """Three people who should be told, and two who should not."""
-    told = [make_verified_user(name) for name in ["alice", "bob", "carol"]]
-    make_verified_user("dormant", is_active=False)
-    unverified = make_verified_user("newbie")
-    EmailAddress.objects.filter(user=unverified).update(verified=False)
-    return told
-
-
 @pytest.fixture
 def version(privacy, people) -> PolicyVersion:
     """A published material version whose notices exist but are not sent yet."""
-    published = version_publish(version=material_draft(privacy), by=None)
+    published = version_publish(version=make_material_draft(privacy), by=None)
     notices_create(version=published)
     return published
 
@@ -81,7 +56,7 @@ def test_publishing_a_material_version_tells_each_verified_active_user_once(
     privacy, people, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        version = version_publish(version=material_draft(privacy), by=None)
+        version = version_publish(version=make_material_draft(privacy), by=None)
     assert recipients(mailoutbox) == Counter(
         {"alice@example.com": 1, "bob@example.com": 1, "carol@example.com": 1}
     )
@@ -93,7 +68,7 @@ def test_a_non_material_version_sends_no_notice(
     privacy, people, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        version_publish(version=material_draft(privacy, is_material=False), by=None)
+        version_publish(version=make_material_draft(privacy, is_material=False), by=None)
     assert mailoutbox == []
     assert not Notice.objects.exists()
 
@@ -212,17 +187,6 @@ call_command("send_policy_notices", verbosity=0)
 """
 
 
-def _many_people(count: int) -> None:
-    user_model = get_user_model()
-    users = user_model.objects.bulk_create(
-        user_model(username=f"person{n}", email=f"person{n}@example.com", password="!")
-        for n in range(count)
-    )
-    EmailAddress.objects.bulk_create(
-        EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users
-    )
-
-
 def _worker(folder: Path, delay: float) -> subprocess.Popen:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
@@ -242,8 +206,8 @@ def _delivered(folder: Path) -> Counter:
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_two_worker_processes_at_once_deliver_each_notice_once(privacy, tmp_path):
-    version = version_publish(version=material_draft(privacy), by=None)
-    _many_people(300)  # after publishing, so only the worker processes deliver
+    version = version_publish(version=make_material_draft(privacy), by=None)
+    make_many_verified_users(300)  # after publishing, so only the worker processes deliver
     notices_create(version=version)
     workers = [_worker(tmp_path, delay=0.002) for _ in range(2)]
     for worker in workers:
@@ -258,8 +222,8 @@ def test_two_worker_processes_at_once_deliver_each_notice_once(privacy, tmp_path
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_killing_a_worker_mid_batch_then_rerunning_never_sends_twice(privacy, tmp_path):
-    version = version_publish(version=material_draft(privacy), by=None)
-    _many_people(60)  # after publishing, so only the worker processes deliver
+    version = version_publish(version=make_material_draft(privacy), by=None)
+    make_many_verified_users(60)  # after publishing, so only the worker processes deliver
     notices_create(version=version)
     victim = _worker(tmp_path, delay=0.05)
     deadline = time.monotonic() + 60

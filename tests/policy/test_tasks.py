@@ -1,15 +1,12 @@
 """The production task path: publishing queues tasks in the database, and db_worker sends."""
 
-from datetime import timedelta
-
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from policy.models import Notice, PolicyVersion
-from policy.services.versions import version_draft_save, version_publish
-from tests.factories import make_verified_user
+from policy.models import Notice
+from policy.services.versions import version_publish
+from tests.factories import make_material_draft
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,23 +17,8 @@ def database_tasks(settings):
     settings.POLICY_NOTICE_BATCH_SIZE = 2
 
 
-def test_publishing_queues_tasks_that_db_worker_runs(privacy, database_tasks, mailoutbox):
-    for name in ["alice", "bob", "carol"]:
-        make_verified_user(name)
-    version_publish(
-        version=version_draft_save(
-            version=PolicyVersion(
-                document=privacy,
-                title="Privacy Policy",
-                body="## Partners\n\nWe may share data with partners.",
-                summary="Partners.",
-                is_material=True,
-                effective_at=timezone.now() + timedelta(days=31),
-            ),
-            by=None,
-        ),
-        by=None,
-    )
+def test_publishing_queues_tasks_that_db_worker_runs(privacy, people, database_tasks, mailoutbox):
+    version_publish(version=make_material_draft(privacy), by=None)
     assert mailoutbox == []  # nothing is sent by the publishing request itself
     assert DBTaskResult.objects.filter(status="READY").count() == 1
 

@@ -2,7 +2,7 @@
 
 import gzip
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
 import brotli
@@ -19,6 +19,7 @@ from tests.factories import (
     make_user,
     make_verified_user,
 )
+from tests.tables import cell_text
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def test_policy_page_shows_the_seed_policy(client):
         assert f">{heading}</a></li>" in html  # table of contents
     assert "October 23, 2006" in html
     assert "January 3, 2009" in html
-    assert f'href="{HISTORY}"' in html
+    assert f'<a href="{HISTORY}">all versions</a>' in html  # the footer links it on every page
 
 
 def test_toc_links_point_at_heading_ids(client):
@@ -50,12 +51,17 @@ def test_toc_links_point_at_heading_ids(client):
 
 
 def test_policy_page_dates_come_from_the_database(client, privacy):
-    make_published(privacy, effective_at=timezone.now() - timedelta(minutes=1))
+    # Published today, in effect since May 6, 2024: the page must say when it took effect.
+    make_published(privacy, effective_at=datetime(2024, 5, 6, 16, 0, tzinfo=UTC))
     html = client.get(CURRENT).content.decode()
-    assert "October 23, 2006" in html  # the original date stays
+    facts = {
+        cell_text(name): cell_text(value)
+        for name, value in re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", html, flags=re.S)
+    }
+    assert facts["Date"] == "October 23, 2006"  # the original date stays
+    assert facts["Last revised"] == "May 6, 2024"
+    assert facts["Version"].startswith("2 ·")
     assert "January 3, 2009" not in html
-    assert timezone.localtime(privacy.versions.current().effective_at).strftime("%B") in html
-    assert "Version 2" in html
 
 
 def test_anonymous_policy_page_runs_at_most_two_queries(client, django_assert_max_num_queries):
@@ -124,7 +130,7 @@ def test_version_page_marks_a_version_that_is_not_current(client, privacy):
     make_published(privacy)
     html = client.get(version_url(1)).content.decode()
     assert "This is not the current policy." in html
-    assert f'href="{CURRENT}"' in html
+    assert f'<a href="{CURRENT}">Read the current policy (version 2)</a>' in html
     assert "not the current policy" not in client.get(version_url(2)).content.decode()
 
 
@@ -182,8 +188,9 @@ def test_home_page_links_to_the_policy_and_accounts(client, django_assert_max_nu
     client.get(reverse("home"))  # warm the cached policy state, as on a live site
     with django_assert_max_num_queries(0):
         html = client.get(reverse("home")).content.decode()
-    assert f'href="{CURRENT}"' in html
-    assert f'href="{reverse("account_signup")}"' in html
+    main = html.split("<main")[1].split("</main>")[0]  # not the header's or footer's links
+    assert f'<a href="{CURRENT}">Read our privacy policy</a>' in main
+    assert f'<a href="{reverse("account_signup")}">Create an account</a>' in main
 
 
 @pytest.mark.parametrize(
