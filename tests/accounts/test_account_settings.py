@@ -7,7 +7,7 @@ from allauth.account.models import EmailAddress
 from django.urls import reverse
 
 from policy.models import Acceptance, PolicyVersion
-from policy.services import acceptance_record
+from policy.services.ledger import acceptance_record
 from tests.factories import PASSWORD, login, make_published, make_verified_user, reauthenticate
 from tests.tables import table_rows
 
