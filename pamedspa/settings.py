@@ -58,6 +58,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "pamedspa.middleware.RejectUndecodableFormMiddleware",
     "pamedspa.health.DatabaseUnavailableMiddleware",
+    # Kept policy pages for visitors without a session, before the layers they do not need.
+    "policy.middleware.KeptPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,8 +1,10 @@
 """Kept pages: what anonymous visitors see of a document, rendered and compressed once.
 
-`shared_when_anonymous` is the one entry point: it decides whether a request may share the
-kept page, names the page's key, and asks the `PageStore` to serve it (rendering, compressing
-and keeping it on a miss, answering 304 when the client's copy is current).
+A `PageStore` keeps each page under a key that names everything it depends on (`page_key`).
+It is filled by `shared_when_anonymous`, the decorator of the document views, on a visitor's
+first request. Later visitors without a session are answered by `KeptPageMiddleware` before
+the session, authentication and URL layers run: the page is the same for all of them, and
+the answer carries the same headers as the full stack's (tested).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date
 
 from ..models import PRIVACY
-from .snapshots import snapshot_for
+from .snapshots import Snapshot, snapshot_for, snapshots
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,9 @@ class SharedPage:
 
     def respond(self, request: HttpRequest) -> HttpResponse:
         """The smallest representation the client accepts (whitenoise's rule), or a 304."""
-        accept = request.headers.get("accept-encoding", "")
+        accept = request.META.get(_ACCEPT_ENCODING, "")
         accept = "" if accept == "*" else accept
         encoded = next(e for e in self.encoded if e.accepted.search(accept))
-        if _CONDITIONAL.intersection(request.META):
-            not_modified = get_conditional_response(
-                request, etag=encoded.etag, last_modified=parse_http_date(self.last_modified)
-            )
-            if not_modified is not None:
-                return not_modified
         response = HttpResponse(encoded.body, content_type=self.content_type)
         if encoded.encoding:
             response.headers["Content-Encoding"] = encoded.encoding
@@ -96,12 +92,56 @@ class SharedPage:
         response.headers["Cache-Control"] = "no-cache"  # always revalidate: it is cheap
         # A session cookie can change the page, and the encoding follows the request's.
         response.headers["Vary"] = "Cookie, Accept-Encoding"
-        return response
+        if any(header in request.META for header in _CONDITIONAL):
+            # A 304 keeps the validators, Cache-Control and Vary of the page (RFC 9110 15.4.5).
+            response = get_conditional_response(
+                request,
+                etag=encoded.etag,
+                last_modified=parse_http_date(self.last_modified),
+                response=response,
+            )
+        return _as_the_stack_would(response)
 
 
-_CONDITIONAL = frozenset(
-    ["HTTP_IF_MATCH", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_UNMODIFIED_SINCE"]
+def _as_the_stack_would(response: HttpResponse) -> HttpResponse:
+    """The headers of the middleware that a kept page answered early skips.
+
+    CommonMiddleware's Content-Length and XFrameOptionsMiddleware's X-Frame-Options: each of
+    them leaves a header that is already set alone, so the full stack's answer is the same.
+    tests/policy/test_views.py compares both answers header by header.
+    """
+    response.headers["Content-Length"] = str(len(response.content))
+    response.headers["X-Frame-Options"] = settings.X_FRAME_OPTIONS
+    return response
+
+
+# Read from request.META, not request.headers: on this path, building request.headers (a copy
+# of every header) would cost more than the rest of serving a kept page.
+_ACCEPT_ENCODING = "HTTP_ACCEPT_ENCODING"
+_CONDITIONAL = (
+    "HTTP_IF_MATCH",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
 )
+
+
+def page_key(request: HttpRequest, snapshot: Snapshot, privacy: Snapshot) -> tuple:
+    """Everything a kept page depends on besides the code and settings.
+
+    The document's snapshot token and the privacy policy's (whose site-wide notice every page
+    shows), the notice's phase, and the address. Tokens are renewed on every publish, every
+    POLICY_CACHE_SECONDS and whenever a scheduled version takes effect.
+    """
+    announcement = privacy.state.announcement()
+    return (
+        snapshot.token,
+        privacy.token,
+        announcement and announcement["phase"],
+        request.scheme,
+        request.get_host(),  # validates the Host header too
+        request.path,  # the document views read no query string
+    )
 
 
 class PageStore:
@@ -110,6 +150,7 @@ class PageStore:
     def __init__(self, size: int = 64):
         self.size = size
         self._pages: dict[tuple, SharedPage] = {}
+        self._documents: dict[str, str] = {}  # the path of each kept page -> its document
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -118,26 +159,56 @@ class PageStore:
     def serve(
         self,
         request: HttpRequest,
-        key: tuple,
+        document: str,
         render: Callable[[], HttpResponse],
-        changed_at: Callable[[], datetime],
     ) -> HttpResponse:
-        """The kept page under `key`; on a miss, `render` it and keep it if it is a plain 200."""
+        """The page of `document` at this address; rendered and kept on a miss (if a plain 200).
+
+        Reads the document's state through `snapshot_for`, which may query the database.
+        """
+        snapshot = snapshot_for(request, document)
+        if not snapshot.is_shared:  # nothing published: nothing worth keeping
+            return render()
+        privacy = snapshot_for(request, PRIVACY)
+        key = page_key(request, snapshot, privacy)
         page = self._pages.get(key)
         if page is None:
             response = render()
             if response.status_code != HTTPStatus.OK or response.streaming:
                 return response
-            page = SharedPage.of(response, changed_at())
+            now = timezone.now()
+            changed = max(
+                filter(None, [snapshot.state.changed_at(now), privacy.state.changed_at(now)])
+            )
+            page = SharedPage.of(response, changed)
             with self._lock:
                 while len(self._pages) >= self.size:
                     self._pages.pop(next(iter(self._pages)))  # the oldest
                 self._pages[key] = page
+                if len(self._documents) >= self.size:
+                    self._documents.clear()  # only an index: it fills again as pages are kept
+                self._documents[request.path] = document
         return page.respond(request)
+
+    def serve_kept(self, request: HttpRequest) -> HttpResponse | None:
+        """The kept page at this address if it is still current, or None; never renders.
+
+        Touches no database: a document whose snapshot is stale is left to the full stack.
+        """
+        document = self._documents.get(request.path)
+        if document is None:
+            return None
+        snapshot = snapshots.peek(document)
+        privacy = snapshot if document == PRIVACY else snapshots.peek(PRIVACY)
+        if snapshot is None or privacy is None:
+            return None
+        page = self._pages.get(page_key(request, snapshot, privacy))
+        return page.respond(request) if page is not None else None
 
     def clear(self) -> None:
         with self._lock:
             self._pages.clear()
+            self._documents.clear()
 
 
 # This process's store.
@@ -153,42 +224,22 @@ def shared_when_anonymous(view: Callable[..., HttpResponse]) -> Callable[..., Ht
     """Keep the page a document view shows to anonymous visitors, rendered, in this process.
 
     Such a page depends only on the document's published versions, the privacy policy's
-    site-wide notice, the address, and the code and settings. The key names all of them: the
-    snapshot tokens are renewed on every publish, every POLICY_CACHE_SECONDS and whenever a
-    scheduled version takes effect, and a settings change clears every page (a deploy starts
-    new processes). The ETag is the body's own digest, so it covers everything the page shows.
-    A repeat visit costs one small cache read: no query, no template.
+    site-wide notice, the address, and the code and settings: `page_key` names all of them,
+    and a settings change clears every page (a deploy starts new processes). The ETag is the
+    body's own digest, so it covers everything the page shows. A repeat visit costs one small
+    cache read: no query, no template.
     """
 
     @wraps(view)
     def wrapper(request: HttpRequest, document: str, **kwargs) -> HttpResponse:
-        if not _is_anonymous_alike(request):
+        if not is_anonymous_alike(request):
             return view(request, document, **kwargs)
-        snapshot = snapshot_for(request, document)
-        if not snapshot.is_shared:  # nothing published: nothing worth keeping
-            return view(request, document, **kwargs)
-        privacy = snapshot_for(request, PRIVACY)
-        announcement = privacy.state.announcement()
-        key = (
-            snapshot.token,
-            privacy.token,
-            announcement and announcement["phase"],
-            request.scheme,
-            request.get_host(),
-            request.path,  # these views read no query string
-        )
-
-        def changed_at() -> datetime:
-            now = timezone.now()
-            moments = [snapshot.state.changed_at(now), privacy.state.changed_at(now)]
-            return max(filter(None, moments))
-
-        return pages.serve(request, key, lambda: view(request, document, **kwargs), changed_at)
+        return pages.serve(request, document, lambda: view(request, document, **kwargs))
 
     return wrapper
 
 
-def _is_anonymous_alike(request: HttpRequest) -> bool:
+def is_anonymous_alike(request: HttpRequest) -> bool:
     """Whether this visitor sees what everyone anonymous sees.
 
     Signed-in pages carry per-session details, and a pending message must be shown. Both live

@@ -144,10 +144,11 @@ class SnapshotStore:
         answered but kept and shared nowhere.
         """
         now = at or timezone.now()
-        token = self.shared_token(slug)
+        shared = self.cache.get(self._key(slug))  # a plain tuple: cheap to compare
         kept = self._kept.get(slug)
-        if kept is not None and token == kept.token and kept.is_current_at(now):
+        if kept is not None and shared == kept.token and kept.is_current_at(now):
             return kept
+        token = Token(*shared) if shared is not None else None
         state = DocumentState.load(slug)
         version = (
             PolicyVersion.objects.filter(document__slug=slug)
@@ -165,6 +166,13 @@ class SnapshotStore:
         # A token another process made for the same state is adopted, not replaced.
         self._kept[slug] = Snapshot(token, state, version)
         return self._kept[slug]
+
+    def peek(self, slug: str) -> Snapshot | None:
+        """This process's snapshot of `slug` if it is still current, without ever loading one."""
+        kept = self._kept.get(slug)
+        if kept is None or self.cache.get(self._key(slug)) != kept.token:
+            return None
+        return kept if kept.is_current_at(timezone.now()) else None
 
     def shared_token(self, slug: str) -> Token | None:
         """The token the shared cache holds for `slug`, if any."""

@@ -334,6 +334,61 @@ def test_publishing_renews_every_kept_page(client, two_versions, url, privacy):
     assert reverse("policy:compare", args=["privacy", 2, 3]) in after.content.decode()
 
 
+def test_a_visitor_without_a_session_gets_the_kept_page_before_the_session_layer(client):
+    first = client.get(CURRENT)  # rendered through the whole stack, then kept
+    assert hasattr(first.wsgi_request, "session")
+
+    again = client.get(CURRENT)
+
+    assert not hasattr(again.wsgi_request, "session")  # answered by KeptPageMiddleware
+    assert again.content == first.content
+    assert dict(again.headers) == dict(first.headers)  # every header, security ones included
+
+
+@pytest.mark.parametrize("accept", ["br, gzip", "identity"])
+def test_the_early_answer_and_the_full_stacks_carry_the_same_headers(client, settings, accept):
+    """Early (no session cookie) and through the view (a session cookie, still anonymous)."""
+    client.get(CURRENT)
+    early = client.get(CURRENT, headers={"Accept-Encoding": accept})
+    etag = early.headers["ETag"]
+    early_304 = client.get(CURRENT, headers={"Accept-Encoding": accept, "If-None-Match": etag})
+    client.cookies[settings.SESSION_COOKIE_NAME] = "not-a-session"
+    full = client.get(CURRENT, headers={"Accept-Encoding": accept})
+    full_304 = client.get(CURRENT, headers={"Accept-Encoding": accept, "If-None-Match": etag})
+
+    assert not hasattr(early.wsgi_request, "session")
+    assert hasattr(full.wsgi_request, "session")
+    assert (early.status_code, early_304.status_code) == (HTTPStatus.OK, HTTPStatus.NOT_MODIFIED)
+    assert early.content == full.content
+    assert dict(early.headers) == dict(full.headers)
+    assert dict(early_304.headers) == dict(full_304.headers)
+    assert early.headers["X-Frame-Options"] == "DENY"
+    assert int(early.headers["Content-Length"]) == len(early.content)
+
+
+def test_only_reads_are_answered_early(client):
+    client.get(CURRENT)
+    assert client.head(CURRENT).status_code == HTTPStatus.OK
+    response = client.post(CURRENT)
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert hasattr(response.wsgi_request, "session")
+
+
+def test_a_stale_kept_page_goes_through_the_whole_stack(client, privacy):
+    client.get(CURRENT)
+    make_published(privacy, body="## New\n\nFresh words.")
+    response = client.get(CURRENT)
+    assert hasattr(response.wsgi_request, "session")  # the token changed: rendered again
+    assert "Fresh words." in response.content.decode()
+    assert not hasattr(client.get(CURRENT).wsgi_request, "session")  # and kept again
+
+
+def test_an_unknown_host_is_refused_on_the_early_path_too(client):
+    client.get(CURRENT)
+    response = client.get(CURRENT, headers={"host": "evil.example"})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
 def test_a_made_up_document_keeps_nothing(client):
     client.get(CURRENT)
     kept = len(pages), len(snapshots)
