@@ -21,11 +21,17 @@ class TopicAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_opt_in_counts()
 
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("accounts.export_mailing_list")
+
     @admin.display(description="opted in", ordering="opted_in")
     def opted_in(self, topic: Topic) -> int:
         return topic.opted_in
 
-    @admin.action(description="Export the addresses opted in to the selected topics as CSV")
+    @admin.action(
+        description="Export the addresses opted in to the selected topics as CSV",
+        permissions=["export"],
+    )
     def export_opted_in(self, request: HttpRequest, queryset) -> StreamingHttpResponse:
         rows = (
             Subscription.objects.filter(topic__in=queryset, opted_in=True, user__is_active=True)

@@ -40,6 +40,7 @@ class Topic(models.Model):
     class Meta:
         ordering = ["position", "name"]
         verbose_name = "preference topic"
+        permissions = [("export_mailing_list", "Can export mailing lists")]
 
     def __str__(self) -> str:
         return self.name

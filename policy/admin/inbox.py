@@ -1,6 +1,7 @@
 """Admin for the privacy team's inbox of contact messages."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from ..models import ContactMessage
 
@@ -21,10 +22,18 @@ class ContactMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Mark as answered")
-    def mark_answered(self, request, queryset):
-        queryset.update(status=ContactMessage.Status.ANSWERED)
+    @admin.action(description="Mark as answered", permissions=["change"])
+    def mark_answered(self, request: HttpRequest, queryset) -> None:
+        self._mark(request, queryset, ContactMessage.Status.ANSWERED)
 
-    @admin.action(description="Mark as closed")
-    def mark_closed(self, request, queryset):
-        queryset.update(status=ContactMessage.Status.CLOSED)
+    @admin.action(description="Mark as closed", permissions=["change"])
+    def mark_closed(self, request: HttpRequest, queryset) -> None:
+        self._mark(request, queryset, ContactMessage.Status.CLOSED)
+
+    def _mark(self, request: HttpRequest, queryset, status: str) -> None:
+        count = queryset.update(status=status)
+        self.message_user(
+            request,
+            f"Marked {count} message{'' if count == 1 else 's'} as {status}.",
+            messages.SUCCESS,
+        )

@@ -10,7 +10,7 @@ from ..models import Acceptance, Choice
 from ..spreadsheets import csv_download
 
 
-@admin.action(description="Export the selected records as CSV")
+@admin.action(description="Export the selected records as CSV", permissions=["export"])
 def export_csv(modeladmin, request: HttpRequest, queryset) -> StreamingHttpResponse:
     """Stream the selected (or, with "select all", the filtered) records as CSV."""
     fields = modeladmin.csv_fields
@@ -25,6 +25,10 @@ class LedgerAdmin(admin.ModelAdmin):
     """The ledger is evidence: staff may read, filter and export it, never add, edit or delete."""
 
     actions = [export_csv]
+
+    def has_export_permission(self, request: HttpRequest) -> bool:
+        """Every ledger export, the preference ledger's too, needs this one permission."""
+        return request.user.has_perm("policy.export_consent_records")
 
     def get_fields(self, request, obj=None):
         return self.readonly_fields

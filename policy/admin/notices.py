@@ -54,10 +54,16 @@ class NoticeAdmin(admin.ModelAdmin):
     def about(self, notice: Notice) -> str:
         return f"{notice.about} ({notice.kind})"
 
-    @admin.action(description="Requeue failed notices (check first that they were not sent)")
+    @admin.action(
+        description="Requeue failed notices (check first that they were not sent)",
+        permissions=["requeue"],
+    )
     def requeue(self, request: HttpRequest, queryset) -> None:
         count = notices_requeue(notices=queryset)
         self.message_user(request, f"Requeued {count} failed notice(s).", messages.SUCCESS)
+
+    def has_requeue_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("policy.requeue_notice")
 
     def get_fields(self, request, obj=None):
         return self.readonly_fields

@@ -103,6 +103,9 @@ class Acceptance(LedgerRecord):
     class Meta:
         ordering = ["-accepted_at"]
         verbose_name = "policy acceptance"
+        # One permission for the whole consent ledger (choices and preference changes too):
+        # an export holds every record with its IP address and browser.
+        permissions = [("export_consent_records", "Can export consent records")]
         indexes = [models.Index(fields=["user", "-accepted_at"])]
         constraints = [
             models.CheckConstraint(

@@ -82,6 +82,8 @@ class Notice(models.Model):
     class Meta:
         ordering = ["version", "pk"]
         verbose_name = "notice"
+        # Requeueing a notice whose delivery is unknown may send it twice: a separate right.
+        permissions = [("requeue_notice", "Can requeue notices")]
         constraints = [
             # One notice per person per version (or incident), whatever retries or workers do.
             models.UniqueConstraint(fields=["version", "user"], name="notice_once_per_user"),
