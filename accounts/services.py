@@ -55,6 +55,21 @@ def username_reminder_send(*, request: HttpRequest, email: str) -> None:
         )
 
 
+def email_address_trust(*, user) -> EmailAddress | None:
+    """Record `user`'s address as verified and primary, with no confirmation mail.
+
+    Only for accounts made by whoever runs the server (createsuperuser). Returns None when
+    the account has no address.
+    """
+    if not user.email:
+        return None
+    address, _ = EmailAddress.objects.update_or_create(
+        user=user, email__iexact=user.email, defaults={"email": user.email, "verified": True}
+    )
+    address.set_as_primary()
+    return address
+
+
 # Preferences: the current state and the ledger change together, in one transaction.
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
