@@ -24,6 +24,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	@touch $@
 
 ## run: install, migrate (loads the seed policy once) and serve the site at http://127.0.0.1:$(PORT)/
+run: export DJANGO_SITE_URL ?= http://127.0.0.1:$(PORT)
 run: $(VENV)/.installed .env
 	$(MANAGE) migrate --no-input
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
@@ -36,6 +37,7 @@ run: $(VENV)/.installed .env
 serve: export DJANGO_DEBUG = off
 serve: export DJANGO_HTTPS ?= off
 serve: export DJANGO_SECRET_KEY ?= local-serve-$(shell hostname)-not-for-production
+serve: export DJANGO_SITE_URL ?= http://127.0.0.1:$(PORT)
 serve: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input --verbosity 0
@@ -64,7 +66,8 @@ format: $(VENV)/.installed-dev
 ## check-deploy: Django's deployment checklist under production settings
 check-deploy: $(VENV)/.installed
 	DJANGO_DEBUG=off DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
-	DJANGO_ALLOWED_HOSTS=pamedspa.example $(MANAGE) check --deploy --fail-level WARNING
+	DJANGO_ALLOWED_HOSTS=pamedspa.example DJANGO_SITE_URL=https://pamedspa.example \
+	$(MANAGE) check --deploy --fail-level WARNING
 
 ## bench: benchmarks (not tests): HTTP pages vs a bare Django view (gunicorn + wrk), then the
 ## notice fan-out to 100,000 users through a local SMTP sink

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.template.loader import render_to_string
 
+from policy.delivery.messages import automated
 from policy.services.ledger import acceptance_record
 
 
@@ -34,8 +35,9 @@ class AccountAdapter(DefaultAccountAdapter):
             raise EmailDeliveryFailed(str(error)) from error
 
     def render_mail(self, template_prefix, email, context, headers=None) -> EmailMessage:
-        """Every message gets an HTML part in the site's design, made from its text part."""
-        message = super().render_mail(template_prefix, email, context, headers=headers)
+        """Every message gets an HTML part in the site's design, made from its text part, and
+        says it was sent automatically."""
+        message = super().render_mail(template_prefix, email, context, headers=automated(headers))
         if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
             html = render_to_string(
                 "account/email/_layout.html",

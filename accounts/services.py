@@ -12,12 +12,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from policy.delivery.messages import bulk_message
 from policy.models import Acceptance, Choice, ContactMessage, Notice
 
 from .models import PreferenceChange, Subscription, Topic
@@ -126,10 +126,10 @@ def topic_email_send(*, user, topic: Topic, subject: str, body: str) -> None:
     url = settings.SITE_URL + reverse(
         "account_unsubscribe", args=[unsubscribe_token(user=user, topic=topic)]
     )
-    message = EmailMultiAlternatives(
+    message = bulk_message(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=f"{body}\n\n--\nYou get this because you chose “{topic.name}”.\nUnsubscribe: {url}\n",
-        to=[user.email],
+        to=user.email,
         headers={
             "List-Unsubscribe": f"<{url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -1,6 +1,7 @@
 """Settings for pamedspa: one module, driven by environment variables (see .env.example)."""
 
 import sys
+from email.utils import formataddr
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -190,7 +191,6 @@ ACCOUNT_SESSION_REMEMBER = None  # ask: "Remember me"
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # Counted in the cache: with several processes this needs Redis (REDIS_URL) to hold.
 # (Rates, not passwords: bandit reads "password" in two of the names.)
 ACCOUNT_RATE_LIMITS = {  # nosec B105
@@ -223,8 +223,9 @@ POLICY_NOTICE_DAYS = env.int("POLICY_NOTICE_DAYS", default=30)
 POLICY_CHANGED_NOTICE_DAYS = env.int("POLICY_CHANGED_NOTICE_DAYS", default=30)
 # Notices are sent in batches; each delivery task handles at most this many.
 POLICY_NOTICE_BATCH_SIZE = env.int("POLICY_NOTICE_BATCH_SIZE", default=500)
-# Absolute links in mail sent outside a request (background tasks).
-SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# Absolute links in mail sent outside a request (background tasks, commands). `make run` and
+# `make serve` set it to the address they serve; production must set it (a deploy check says so).
+SITE_URL = env.str("DJANGO_SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
 
 # Background tasks (django-tasks): run at once by default; "database" queues them for
 # `manage.py db_worker` (django-tasks-db).
@@ -240,6 +241,8 @@ TASKS = {
 # Security
 
 HTTPS = env.bool("DJANGO_HTTPS", default=not DEBUG)
+# Links in allauth's mail (confirm, reset) follow the scheme the site is served with.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 if env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default=""):
     # e.g. "HTTP_X_FORWARDED_PROTO=https", set only when a trusted proxy terminates TLS.
     _header, _, _value = env.str("DJANGO_SECURE_PROXY_SSL_HEADER").partition("=")
@@ -323,9 +326,28 @@ if urlsplit(_email_url).scheme == "filemail":
     # django-environ drops the leading "/" of the path; keep "filemail:///abs/folder" absolute.
     EMAIL_FILE_PATH = "/" + urlsplit(_email_url).path.lstrip("/")
 EMAIL_TIMEOUT = 10
-DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="privacy@pamedspa.biz")
-# The address the privacy policy gives for comments; contact-form messages go there too.
+# The address the privacy policy gives for comments; contact-form messages go there too, and
+# replies to notices.
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@pamedspa.biz")
+
+
+def _with_site_name(address: str) -> str:
+    """`address` with the site's name to show, unless it names a sender of its own."""
+    return address if "<" in address else formataddr((SITE_NAME, address))
+
+
+# Account mail (confirmations, resets, security notices).
+DEFAULT_FROM_EMAIL = _with_site_name(
+    env.str("DJANGO_DEFAULT_FROM_EMAIL", default="privacy@pamedspa.biz")
+)
+# Notices and topic mail: a sender nobody reads, so out-of-office replies do not flood the
+# privacy inbox; they carry Reply-To: PRIVACY_CONTACT_EMAIL for people who do answer.
+NOTICE_FROM_EMAIL = _with_site_name(
+    env.str(
+        "DJANGO_NOTICE_FROM_EMAIL",
+        default=f"no-reply@{urlsplit(SITE_URL).hostname or 'pamedspa.biz'}",
+    )
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Logging

@@ -9,5 +9,6 @@ class PolicyConfig(AppConfig):
     verbose_name = "Policies"
 
     def ready(self) -> None:
-        # Connects the signal receivers that keep cached policy pages in step with the database.
-        from . import caching  # noqa: F401  (an import inside a function: models must be ready)
+        # Imports inside a function, because models must be ready: the signal receivers that
+        # keep cached policy pages in step with the database, and the deployment checks.
+        from . import caching, checks  # noqa: F401

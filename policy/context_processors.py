@@ -18,9 +18,10 @@ def site(request: HttpRequest) -> dict:
     }
 
 
-def review_due(request: HttpRequest) -> bool:
-    """Whether the signed-in person has a material change to review (one query at most)."""
+def review_due(request: HttpRequest) -> PolicyVersion | None:
+    """The first material version the signed-in person has yet to review (one query at most)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return False
-    return PolicyVersion.objects.filter(document__slug=PRIVACY).awaiting_review_by(user).exists()
+        return None
+    versions = PolicyVersion.objects.filter(document__slug=PRIVACY)
+    return versions.awaiting_review_by(user).order_by("number").first()

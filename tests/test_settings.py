@@ -1,16 +1,23 @@
 """Settings come from the environment; production settings pass Django's deploy checklist."""
 
 import json
+import re
+import subprocess
+import time
+from http.cookiejar import CookieJar
+from urllib.parse import urlencode
+from urllib.request import HTTPCookieProcessor, Request, build_opener
 
 import pytest
 
-from tests.processes import ROOT, run_child
+from tests.processes import ROOT, child_env, free_port, run_child
 
 SECRET = "x" * 20 + "-production-secret-for-tests-" + "y" * 20
 PRODUCTION = {
     "DJANGO_DEBUG": "off",
     "DJANGO_SECRET_KEY": SECRET,
     "DJANGO_ALLOWED_HOSTS": "pamedspa.example",
+    "DJANGO_SITE_URL": "https://pamedspa.example",
 }
 
 SHOW = """
@@ -146,3 +153,84 @@ def test_filemail_writes_each_message_to_the_folder(tmp_path):
     files = list(tmp_path.iterdir())
     assert len(files) == 1
     assert "Subject: Hello" in files[0].read_text()
+
+
+@pytest.mark.parametrize(
+    ("site_url", "code", "says"),
+    [
+        ("", "policy.E001", "DJANGO_SITE_URL is not set"),
+        ("http://pamedspa.example", "policy.E002", "is not an https:// address"),
+        ("https://127.0.0.1:8000", "policy.E003", "names this machine"),
+        ("https://localhost", "policy.E003", "names this machine"),
+        ("https://[::1]:8443", "policy.E003", "names this machine"),
+    ],
+)
+def test_the_deploy_checklist_refuses_a_site_url_mail_cannot_link_to(site_url, code, says):
+    env = {**PRODUCTION, "DJANGO_SITE_URL": site_url}
+    result = run_child(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode != 0
+    assert code in result.stderr and says in result.stderr
+
+
+def test_the_site_url_check_is_for_deployments_only():
+    """A plain `check` (run by migrate, and so by `make serve`) does not stop a local server."""
+    result = run_child(["manage.py", "check"], **{**PRODUCTION, "DJANGO_SITE_URL": ""})
+    assert result.returncode == 0, result.stderr
+
+
+def test_mail_links_follow_the_scheme_the_site_is_served_with():
+    https = settings_under(["ACCOUNT_DEFAULT_HTTP_PROTOCOL"], **PRODUCTION)
+    plain = settings_under(["ACCOUNT_DEFAULT_HTTP_PROTOCOL"], **PRODUCTION, DJANGO_HTTPS="off")
+    assert (https, plain) == (
+        {"ACCOUNT_DEFAULT_HTTP_PROTOCOL": "https"},
+        {"ACCOUNT_DEFAULT_HTTP_PROTOCOL": "http"},
+    )
+
+
+def test_senders_show_the_site_name_and_notices_come_from_no_reply():
+    names = ["DEFAULT_FROM_EMAIL", "NOTICE_FROM_EMAIL", "SERVER_EMAIL"]
+    assert settings_under(names, **PRODUCTION) == {
+        "DEFAULT_FROM_EMAIL": "New Image MedSpa <privacy@pamedspa.biz>",
+        "NOTICE_FROM_EMAIL": "New Image MedSpa <no-reply@pamedspa.example>",
+        "SERVER_EMAIL": "New Image MedSpa <privacy@pamedspa.biz>",
+    }
+    chosen = settings_under(
+        names[:2], **PRODUCTION, DJANGO_NOTICE_FROM_EMAIL="Privacy Team <notices@pamedspa.example>"
+    )
+    assert chosen["NOTICE_FROM_EMAIL"] == "Privacy Team <notices@pamedspa.example>"
+
+
+def test_make_run_links_mail_to_the_port_it_serves(tmp_path):
+    """`make run PORT=n` serves on n, and mail sent with it links to n too."""
+    port = free_port()
+    env = child_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", EMAIL_URL="consolemail://")
+    env.pop("DJANGO_ENV_FILE")  # as a developer runs it: `make run` writes and reads .env
+    server = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        opener = build_opener(HTTPCookieProcessor(CookieJar()))
+        page = _wait_for(opener, base + "/privacy/contact/")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = {"csrfmiddlewaretoken": token, "name": "Vera", "email": "vera@example.org",
+                "subject": "Which port?", "message": "Hello.", "website": ""}  # fmt: skip
+        request = Request(base + "/privacy/contact/", data=urlencode(form).encode())
+        request.add_header("Referer", base + "/privacy/contact/")
+        assert opener.open(request, timeout=30).status == 200
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert f"Handle it in the admin inbox: {base}/admin/policy/contactmessage/" in output
+
+
+def _wait_for(opener, url: str) -> str:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return opener.open(url, timeout=5).read().decode()
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)

@@ -12,6 +12,29 @@ from django.urls import reverse
 from ..models import Incident, Notice, PolicyVersion
 
 
+def automated(headers: dict[str, str] | None = None) -> dict[str, str]:
+    """The headers of every message the site sends by itself, plus `headers`.
+
+    Auto-Submitted (RFC 3834) tells mail servers and people's out-of-office replies that no
+    person wrote it, so they do not answer it.
+    """
+    return {"Auto-Submitted": "auto-generated", **(headers or {})}
+
+
+def bulk_message(*, subject: str, body: str, to: str, headers: dict, connection=None):
+    """A message sent to many people (a notice, topic mail): from NOTICE_FROM_EMAIL, whose
+    mailbox nobody reads, with replies going to the privacy team."""
+    return EmailMultiAlternatives(
+        subject=subject,
+        body=body,
+        from_email=settings.NOTICE_FROM_EMAIL,
+        to=[to],
+        reply_to=[settings.PRIVACY_CONTACT_EMAIL],
+        connection=connection,
+        headers=automated(headers),
+    )
+
+
 def notice_context(kind: str, pk: int) -> dict:
     """What every notice about one thing shares: the version and its links, or the incident."""
     common = {
@@ -44,12 +67,14 @@ def notice_context(kind: str, pk: int) -> dict:
 def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> None:
     """Hand one notice to the mail server, addressed to `address`."""
     context = {**shared, "user": notice.user}
+    if "version" in shared:  # the tense follows the version's effective time at sending
+        context["scheduled"] = shared["version"].is_scheduled()
     template = shared["template"]
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
-    message = EmailMultiAlternatives(
+    message = bulk_message(
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=render_to_string(f"{template}_message.txt", context),
-        to=[address],
+        to=address,
         connection=connection,
         # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
         headers={"Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>"},

@@ -7,6 +7,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.urls import reverse
 
+from ..delivery.messages import automated
 from ..models import ContactMessage
 
 
@@ -27,6 +28,7 @@ def contact_message_receive(*, form_data: dict, user, ip_address: str | None) ->
             ),
             to=[settings.PRIVACY_CONTACT_EMAIL],
             reply_to=[message.email],
+            headers=automated(),
         ).send()
 
     # Robust: the message is safe in the inbox even if the mail server is down.

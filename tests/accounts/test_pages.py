@@ -97,7 +97,7 @@ def test_emails_carry_the_site_name_and_an_html_part(client, alice, mailoutbox, 
     assert "<p>Hello from New Image MedSpa!</p>" in html
     assert "&lt;" not in html  # real markup, not escaped markup
     assert re.search(r'<a href="http://testserver/accounts/[^"]+"', html)
-    assert message.from_email == "privacy@pamedspa.biz"
+    assert message.from_email == "New Image MedSpa <privacy@pamedspa.biz>"
 
 
 def test_html_email_escapes_what_users_typed(client, mailoutbox):

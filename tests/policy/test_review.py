@@ -139,13 +139,18 @@ def test_banner_shows_on_every_page_once_a_material_version_is_in_effect(alice_c
 def test_banner_shows_while_a_material_version_is_only_scheduled(
     alice_client, privacy, django_capture_on_commit_callbacks
 ):
+    effective = timezone.now() + timedelta(days=31)
     with django_capture_on_commit_callbacks(execute=True):
-        version = publish_material(
-            privacy, effective_at=timezone.now() + timedelta(days=31), override=False
-        )
+        version = publish_material(privacy, effective_at=effective, override=False)
     assert version.is_scheduled()
+    day = date_format(timezone.localtime(effective), "F j, Y")
     for path in PAGES:
-        assert banner_shown(alice_client, path), path
+        page = alice_client.get(path, follow=True).content.decode()
+        banner = page[page.index('class="banner banner--review"') :].split("</aside>")[0]
+        assert "Our privacy policy changes on" in banner and f">{day}</time>" in banner, path
+        assert "Please review what changes" in banner
+        assert "has changed" not in banner and "what changed" not in banner
+        assert f'href="{REVIEW}"' in banner
 
 
 def test_banner_appears_when_the_material_version_is_published(
