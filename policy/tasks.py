@@ -9,14 +9,14 @@ import math
 from django.conf import settings
 from django_tasks import default_task_backend, task
 
-from .delivery.outbox import notices_create, notices_deliver
+from .delivery.outbox import fanout_finish, notices_deliver
 from .models import PolicyVersion
 
 
 @task()
 def create_policy_notices(version_id: int) -> int:
     """Create the notices of a material version, then queue enough delivery tasks to share."""
-    count = notices_create(version=PolicyVersion.objects.get(pk=version_id))
+    count = fanout_finish(version=PolicyVersion.objects.get(pk=version_id))
     batches = max(1, math.ceil(count / settings.POLICY_NOTICE_BATCH_SIZE))
     for _ in range(batches):
         deliver_policy_notices.enqueue()

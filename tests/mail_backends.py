@@ -10,16 +10,17 @@ from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 
 
 class FlakyBackend(LocmemBackend):
-    """Refuses messages to `failing` addresses, `failures_left` times in all."""
+    """Refuses messages to `failing` addresses, `failures_left` times in all, with `error`."""
 
     failing: set[str] = set()
     failures_left = 0
+    error: Exception | None = None  # default: the connection is refused
 
     def send_messages(self, messages):
         for message in messages:
             if set(message.to) & self.failing and FlakyBackend.failures_left > 0:
                 FlakyBackend.failures_left -= 1
-                raise ConnectionRefusedError("mail server refused the connection")
+                raise self.error or ConnectionRefusedError("mail server refused the connection")
         return super().send_messages(messages)
 
 

@@ -3,7 +3,7 @@
 Publishing and starting a draft are plain views (`policy.views.staff`) mounted here.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import format_html
@@ -186,6 +186,17 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         version_draft_save(version=obj, by=request.user)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, object_id)
+        problem = version.notices_stalled() if version is not None else ""
+        if problem:
+            messages.warning(
+                request,
+                f"Notices of this version are not going out. {problem} The site's background "
+                "worker is probably not running: ask whoever runs the site to start it.",
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         view = self.admin_site.admin_view

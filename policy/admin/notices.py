@@ -9,8 +9,8 @@ from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import path
 
-from ..delivery.outbox import notices_requeue
 from ..models import Incident, Notice
+from ..services.notices import notices_retry
 from ..views import staff
 
 
@@ -31,7 +31,7 @@ class NoticeKindFilter(admin.SimpleListFilter):
 class NoticeAdmin(admin.ModelAdmin):
     """Notices of policy changes and breaches: read-only, except requeueing checked failures."""
 
-    list_display = ["about", "user", "status", "attempts", "email", "sent_at", "last_error"]
+    list_display = ["about", "user", "status", "attempts", "address", "sent_at", "last_error"]
     list_filter = ["status", NoticeKindFilter, "version", "incident"]
     list_select_related = ["version__document", "incident", "user"]
     search_fields = ["user__username", "email"]
@@ -54,12 +54,20 @@ class NoticeAdmin(admin.ModelAdmin):
     def about(self, notice: Notice) -> str:
         return f"{notice.about} ({notice.kind})"
 
+    @admin.display(description="email address")
+    def address(self, notice: Notice) -> str:
+        """Where it went, once sent; where it will go, until then."""
+        return notice.email or notice.address or "no verified address"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).with_address()
+
     @admin.action(
         description="Requeue failed notices (check first that they were not sent)",
         permissions=["requeue"],
     )
     def requeue(self, request: HttpRequest, queryset) -> None:
-        count = notices_requeue(notices=queryset)
+        count = notices_retry(notices=queryset)
         self.message_user(request, f"Requeued {count} failed notice(s).", messages.SUCCESS)
 
     def has_requeue_permission(self, request: HttpRequest) -> bool:

@@ -8,6 +8,7 @@ task skips what was sent. A worker killed mid-send leaves one notice "sending";
 
 from __future__ import annotations
 
+import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,10 +16,10 @@ from datetime import datetime, timedelta
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.mail import get_connection
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from ..models import Incident, Notice, PolicyVersion
+from ..models import Incident, Notice, NoticeFanout, PolicyVersion
 from .messages import notice_context, notice_send
 
 MAX_ATTEMPTS = 5
@@ -63,6 +64,23 @@ def notices_create(
         )
         last_pk = ids[-1]
     return Notice.objects.filter(**about).count()
+
+
+def fanout_finish(*, version: PolicyVersion) -> int:
+    """Create every notice of a published material version, and record that it is done."""
+    count = notices_create(version=version)
+    NoticeFanout.objects.filter(version=version, completed_at__isnull=True).update(
+        completed_at=timezone.now()
+    )
+    return count
+
+
+def fanouts_finish() -> int:
+    """Finish the fan-outs nobody finished (no worker ran the task); returns notices created."""
+    return sum(
+        fanout_finish(version=fanout.version)
+        for fanout in NoticeFanout.objects.unfinished().select_related("version")
+    )
 
 
 @dataclass
@@ -115,6 +133,10 @@ def notices_recover_interrupted(*, lease: timedelta = timedelta(minutes=15)) -> 
     ).update(status=Notice.Status.FAILED, last_error=INTERRUPTED)
 
 
+class NoAddress(Exception):
+    """The person has no verified address any more: nothing can be sent, now or later."""
+
+
 def notices_requeue(*, notices: QuerySet) -> int:
     """Put failed notices back in the queue, after a person has checked they were not sent."""
     return notices.filter(status=Notice.Status.FAILED).update(
@@ -131,18 +153,13 @@ def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict)
     )
     if not claimed:
         return None
-    address = (
-        EmailAddress.objects.filter(user=OuterRef("user"), verified=True)
-        .order_by("-primary", "pk")
-        .values("email")[:1]
-    )
-    notice = Notice.objects.select_related("user").annotate(address=Subquery(address)).get(pk=pk)
+    notice = Notice.objects.select_related("user").with_address().get(pk=pk)
     key = ("version", notice.version_id) if notice.version_id else ("incident", notice.incident_id)
     if key not in contexts:
         contexts[key] = notice_context(*key)
     try:
         if notice.address is None:
-            raise ValueError("the user has no verified email address any more")
+            raise NoAddress("The person has no verified email address any more.")
         notice_send(notice, contexts[key], address=notice.address, connection=connection)
     except Exception as error:  # any failure to hand over the mail is retried, then reported
         connection.close()
@@ -155,9 +172,11 @@ def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict)
 
 
 def _failed(notice: Notice, error: Exception, *, report: DeliveryReport) -> str:
-    message = f"{type(error).__name__}: {error}"[:2000]
+    """Retry what may work later (4xx, a connection error); give up at once on a refusal."""
+    permanent = _refusal(error)
+    message = (permanent or f"{type(error).__name__}: {error}")[:2000]
     report.errors.append(f"{notice}: {message}")
-    if notice.attempts >= MAX_ATTEMPTS:
+    if permanent or notice.attempts >= MAX_ATTEMPTS:
         Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.FAILED, last_error=message)
         report.failed += 1
         return "failed"
@@ -168,3 +187,22 @@ def _failed(notice: Notice, error: Exception, *, report: DeliveryReport) -> str:
     )  # fmt: skip
     report.retrying += 1
     return "retrying"
+
+
+def _refusal(error: Exception) -> str | None:
+    """The server's answer when it refused the message for good (an SMTP 5xx), else None."""
+    if isinstance(error, NoAddress):
+        return str(error)
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = list(error.recipients.values())
+        if answers and all(code >= 500 for code, _ in answers):
+            return "The mail server refused it: " + "; ".join(
+                f"{code} {_text(text)}" for code, text in answers
+            )
+    elif isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
+        return f"The mail server refused it: {error.smtp_code} {_text(error.smtp_error)}"
+    return None
+
+
+def _text(answer: bytes | str) -> str:
+    return answer.decode("utf-8", "replace") if isinstance(answer, bytes) else str(answer)

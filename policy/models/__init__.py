@@ -9,7 +9,7 @@
 from .documents import PRIVACY, Document, NewUse, PolicyVersion, PublishedVersionError
 from .inbox import ContactMessage
 from .ledger import Acceptance, Choice, LedgerError, LedgerQuerySet, LedgerRecord
-from .notices import Incident, Notice
+from .notices import Incident, Notice, NoticeFanout
 
 __all__ = [
     "PRIVACY",
@@ -23,6 +23,7 @@ __all__ = [
     "LedgerRecord",
     "NewUse",
     "Notice",
+    "NoticeFanout",
     "PolicyVersion",
     "PublishedVersionError",
 ]

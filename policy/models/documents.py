@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..rendering import content_hash, render_markdown
-from .notices import notice_counts
+from .notices import STALL, NoticeFanout, notice_counts
 
 # The slug of the privacy policy: the document whose changes every page announces, whose
 # acceptance signup records, and whose material changes people are asked to review.
@@ -255,6 +255,23 @@ class PolicyVersion(models.Model):
             raise PublishedVersionError(
                 "This version is published and cannot be changed. Make a new draft from it instead."
             )
+
+    def notices_stalled(self, at: datetime | None = None) -> str:
+        """Why this version's notices are not going out, in plain words, or "" when they are."""
+        stalled = self.notices.stalled(at).count()
+        if stalled:
+            return (
+                f"{stalled} notice{'s have' if stalled != 1 else ' has'} waited more than "
+                f"{STALL.seconds // 60} minutes, and no notice at all was sent meanwhile."
+            )
+        if (
+            self.is_material
+            and self.is_published
+            and NoticeFanout.objects.stalled(at).filter(version=self).exists()
+        ):
+            minutes = STALL.seconds // 60
+            return f"Its notices have not even been made, {minutes} minutes after publishing."
+        return ""
 
     def clean_for_publishing(self) -> None:
         """What a version needs before it is published, beyond what any draft needs."""

@@ -6,12 +6,16 @@ engine that claims and sends them lives in `policy.delivery`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
+
+# Notices that have waited this long with nothing delivered meanwhile mean no worker is running.
+STALL = timedelta(minutes=10)
 
 
 class NoticeStatus(models.TextChoices):
@@ -42,6 +46,26 @@ class NoticeQuerySet(models.QuerySet):
     def due(self, at: datetime | None = None) -> NoticeQuerySet:
         """Pending notices whose (next) attempt time has come."""
         return self.filter(status=NoticeStatus.PENDING, next_attempt_at__lte=at or timezone.now())
+
+    def stalled(self, at: datetime | None = None) -> NoticeQuerySet:
+        """Notices due for longer than STALL while nothing at all was delivered meanwhile.
+
+        That is what a site whose task worker is not running looks like; a busy worker that
+        is still sending makes this empty.
+        """
+        now = at or timezone.now()
+        if self.model.objects.filter(sent_at__gte=now - STALL).exists():
+            return self.none()
+        return self.due(now - STALL)
+
+    def with_address(self) -> NoticeQuerySet:
+        """Annotate each notice with the address it goes to now: the verified, primary first."""
+        address = (
+            EmailAddress.objects.filter(user=OuterRef("user"), verified=True)
+            .order_by("-primary", "pk")
+            .values("email")[:1]
+        )
+        return self.annotate(address=Subquery(address))
 
 
 class Notice(models.Model):
@@ -146,3 +170,36 @@ class Incident(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class NoticeFanoutQuerySet(models.QuerySet):
+    def unfinished(self) -> NoticeFanoutQuerySet:
+        return self.filter(completed_at__isnull=True)
+
+    def stalled(self, at: datetime | None = None) -> NoticeFanoutQuerySet:
+        """Fan-outs left unfinished for longer than STALL: no worker picked them up."""
+        return self.unfinished().filter(created_at__lte=(at or timezone.now()) - STALL)
+
+
+class NoticeFanout(models.Model):
+    """The creation of a material version's notices, one per person.
+
+    Recorded in the same transaction that publishes the version, and finished once every
+    recipient has a notice: by the task that publishing queues or, if no worker ran it, by the
+    next `send_policy_notices`. So a published material version always gets its notices.
+    """
+
+    version = models.OneToOneField(
+        "policy.PolicyVersion", on_delete=models.PROTECT, related_name="fanout"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NoticeFanoutQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "notice fan-out"
+
+    def __str__(self) -> str:
+        return f"Notices of {self.version}"

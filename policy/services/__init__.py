@@ -3,6 +3,7 @@
 - versions: numbering drafts, copying a version into a new draft, publishing;
 - ledger: recording acceptances, and a review's answers about new uses;
 - incidents: sending a breach notice to the audience staff chose;
+- notices: requeueing failed notices and queueing their delivery;
 - inbox: receiving a contact message and telling the privacy team.
 
 Each function is `<noun>_<verb>(*, ...)`. Sending mail is `policy.delivery`'s job.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from ..caching import document_forget
-from ..models import Document, PolicyVersion
+from ..models import Document, NoticeFanout, PolicyVersion
 from ..tasks import create_policy_notices
 
 
@@ -89,6 +89,8 @@ def version_publish(
     version.save()
     transaction.on_commit(lambda: document_forget(version.document.slug))
     if version.is_material:
+        # Recorded with the publish, so its notices get made even if no worker runs the task.
+        NoticeFanout.objects.create(version=version, created_at=now)
         transaction.on_commit(lambda: create_policy_notices.enqueue(version.pk))
     return version
 

@@ -1,8 +1,9 @@
-"""Send every due notice (of policy changes and breaches) now, with a progress bar."""
+"""Make the notices a published material version still lacks, then send every due notice (of
+policy changes and breaches) with a progress bar. Safe to run from cron beside the workers."""
 
 from django.core.management.base import BaseCommand
 
-from policy.delivery.outbox import notices_deliver
+from policy.delivery.outbox import fanouts_finish, notices_deliver, notices_recover_interrupted
 from policy.models import Notice
 
 
@@ -36,6 +37,15 @@ class Command(BaseCommand):
         parser.add_argument("--limit", type=int, help="Stop after this many notices.")
 
     def handle(self, *args, limit=None, **options):
+        created = fanouts_finish()
+        if created:
+            self.stdout.write(f"Created {created} notices that no worker had made.")
+        interrupted = notices_recover_interrupted()
+        if interrupted:
+            self.stdout.write(
+                f"{interrupted} notices were interrupted while sending: marked failed, for a "
+                "person to check (see the admin)."
+            )
         due = Notice.objects.due().count()
         total = min(due, limit) if limit else due
         if not total:
@@ -44,13 +54,7 @@ class Command(BaseCommand):
         progress = ProgressBar(total, self.stderr) if options["verbosity"] else None
         report = notices_deliver(limit=limit, progress=progress)
         self.stdout.write(
-            f"Sent {report.sent}; {report.retrying} will be retried; {report.failed} failed"
-            + (
-                f"; {report.interrupted} interrupted earlier (see admin)"
-                if report.interrupted
-                else ""
-            )
-            + "."
+            f"Sent {report.sent}; {report.retrying} will be retried; {report.failed} failed."
         )
         for error in report.errors[:20]:
             self.stderr.write(f"  {error}")
