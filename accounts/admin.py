@@ -1,12 +1,97 @@
-"""Admin for preference topics and the preference ledger (the admin site itself: sites.py)."""
+"""Admin for people (every removal is an erasure), preference topics, the preference ledger and
+the erasure log. The admin site itself is in sites.py."""
 
-from django.contrib import admin
-from django.http import HttpRequest, StreamingHttpResponse
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from policy.admin.ledger import LedgerAdmin
 from policy.spreadsheets import csv_download
 
-from .models import PreferenceChange, Subscription, Topic
+from .models import Erasure, PreferenceChange, Subscription, Topic
+from .services import account_erase, account_erasure_plan
+
+User = get_user_model()
+admin.site.unregister(User)  # Django's own, registered when its admin module was imported
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    """Django's Users admin, except that removing a person always erases them.
+
+    The delete page, the bulk action and any code path that deletes through the admin go
+    through `account_erase`, the erasure self-service deletion uses: personal data goes, the
+    consent ledger and notices stay pseudonymised, and the erasure is logged.
+    """
+
+    actions = ["erase"]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a plain delete would keep IPs, or fail outright
+        return actions
+
+    @admin.action(description="Erase personal data of the selected people", permissions=["delete"])
+    def erase(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._erase(request, queryset)
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        user = self.get_object(request, unquote(object_id))
+        if user is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, user):
+            raise PermissionDenied
+        response = self._erase(request, self.get_queryset(request).filter(pk=user.pk))
+        return response or HttpResponseRedirect(reverse("admin:auth_user_changelist"))
+
+    def delete_model(self, request: HttpRequest, obj) -> None:
+        account_erase(user=obj, by=request.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset) -> None:
+        for user in queryset:
+            account_erase(user=user, by=request.user)
+
+    def _erase(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        """Say what goes and what stays; erase once confirmed (POST confirm=yes)."""
+        people = list(queryset.order_by("username"))
+        refused = [
+            (user, why) for user in people if (why := self._why_not(request, user))
+        ]  # fmt: skip
+        if request.POST.get("confirm") == "yes" and people and not refused:
+            for user in people:
+                account_erase(user=user, by=request.user)
+            names = ", ".join(user.get_username() for user in people)
+            self.message_user(
+                request,
+                f"Erased the personal data of {len(people)} "
+                f"{'person' if len(people) == 1 else 'people'} ({names}). The consent ledger "
+                "keeps their records under a random id; the erasure log says you did it.",
+                messages.SUCCESS,
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Erase personal data?",
+            "plans": [(user, account_erasure_plan(user=user)) for user in people],
+            "refused": refused,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "from_action": "action" in request.POST,
+        }
+        return TemplateResponse(request, "admin/auth/user/erase_confirmation.html", context)
+
+    @staticmethod
+    def _why_not(request: HttpRequest, user) -> str:
+        if user.pk == request.user.pk:
+            return "This is your own account: delete it from your account page instead."
+        if user.is_superuser and not request.user.is_superuser:
+            return "Only a superuser may erase a superuser."
+        return ""
 
 
 @admin.register(Topic)
@@ -70,3 +155,16 @@ class PreferenceChangeAdmin(LedgerAdmin):
         "changed_at", "user__username", "subject_id", "topic__slug", "opted_in", "method",
         "ip_address", "user_agent",
     ]  # fmt: skip
+
+
+@admin.register(Erasure)
+class ErasureAdmin(LedgerAdmin):
+    """The erasure log: when, how and by whom each person's data was erased, naming no one."""
+
+    list_display = ["erased_at", "method", "erased_by", "subject_id"]
+    list_filter = ["method"]
+    list_select_related = ["erased_by"]
+    search_fields = ["subject_id"]
+    date_hierarchy = "erased_at"
+    readonly_fields = ["erased_at", "method", "erased_by", "subject_id"]
+    csv_fields = ["erased_at", "method", "erased_by__username", "subject_id"]

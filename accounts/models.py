@@ -66,13 +66,18 @@ class Subscription(models.Model):
         return f"{self.user} {'in' if self.opted_in else 'out'}: {self.topic}"
 
 
+class PreferenceMethod(models.TextChoices):
+    """How a person turned a topic on or off."""
+
+    PREFERENCES = "preferences", "on the preferences page"
+    SIGNUP = "signup", "at signup"
+    UNSUBSCRIBE = "unsubscribe", "from an unsubscribe link"
+
+
 class PreferenceChange(LedgerRecord):
     """An append-only record of one person turning one topic on or off."""
 
-    class Method(models.TextChoices):
-        PREFERENCES = "preferences", "on the preferences page"
-        SIGNUP = "signup", "at signup"
-        UNSUBSCRIBE = "unsubscribe", "from an unsubscribe link"
+    Method = PreferenceMethod
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -83,7 +88,7 @@ class PreferenceChange(LedgerRecord):
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="changes")
     opted_in = models.BooleanField()
     changed_at = models.DateTimeField(default=timezone.now)
-    method = models.CharField(max_length=20, choices=Method.choices)
+    method = models.CharField(max_length=20, choices=PreferenceMethod.choices)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
 
@@ -94,10 +99,54 @@ class PreferenceChange(LedgerRecord):
         verbose_name = "preference change"
         constraints = [
             models.CheckConstraint(
-                condition=Q(method__in=["preferences", "signup", "unsubscribe"]),
+                condition=Q(method__in=PreferenceMethod.values),
                 name="preference_change_method_known",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.user or self.subject_id} {'in' if self.opted_in else 'out'}: {self.topic}"
+
+
+class ErasureMethod(models.TextChoices):
+    """Who asked for an erasure."""
+
+    SELF = "self", "by the person, from their account"
+    STAFF = "staff", "by staff, in the admin"
+
+
+class Erasure(LedgerRecord):
+    """A person's personal data was erased: when, how, by whom, and the id that replaced them.
+
+    It names no one. The subject id is the one their pseudonymised ledger records now carry,
+    so those records can be told apart from other people's, never traced back to a person.
+    """
+
+    Method = ErasureMethod
+
+    subject_id = models.UUIDField(unique=True)
+    erased_at = models.DateTimeField(default=timezone.now)
+    method = models.CharField(max_length=10, choices=ErasureMethod.choices)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member who erased the data; empty when the person did it.",
+    )
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-erased_at"]
+        verbose_name = "erasure of personal data"
+        verbose_name_plural = "erasures of personal data"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method__in=ErasureMethod.values), name="erasure_method_known"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_id} erased {self.get_method_display()}"

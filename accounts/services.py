@@ -2,6 +2,7 @@
 mail, the data export and account deletion."""
 
 import uuid
+from dataclasses import dataclass
 
 from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +22,7 @@ from django.utils import timezone
 from policy.delivery.messages import bulk_message
 from policy.models import Acceptance, Choice, ContactMessage, Notice
 
-from .models import PreferenceChange, Subscription, Topic
+from .models import Erasure, PreferenceChange, Subscription, Topic
 
 
 def username_reminder_send(*, request: HttpRequest, email: str) -> None:
@@ -243,21 +245,75 @@ def account_export(*, user) -> dict:
     }
 
 
-@transaction.atomic
-def account_delete(*, user) -> str | None:
-    """Delete `user` and their personal data; keep the consent ledger, pseudonymised.
+@dataclass(frozen=True)
+class ErasurePlan:
+    """What erasing a person deletes and what it keeps, counted, for the confirmation page."""
 
-    Ledger rows lose the user link, IP and user agent, and get one random subject id, so
-    evidence that "someone accepted version 3 on this date" survives without saying who.
-    Returns the address to send the confirmation to.
+    email_addresses: int
+    sessions: int
+    second_factors: int
+    preferences: int
+    contact_messages: int
+    acceptances: int
+    choices: int
+    preference_changes: int
+    notices: int
+
+
+def _their_messages(user) -> QuerySet:
+    """Contact messages a person sent: signed in, or signed out from one of their addresses."""
+    addresses = [
+        user.email,
+        *EmailAddress.objects.filter(user=user).values_list("email", flat=True),
+    ]
+    by_address = Q()
+    for address in filter(None, addresses):
+        by_address |= Q(email__iexact=address)
+    return ContactMessage.objects.filter(Q(user=user) | by_address)
+
+
+def account_erasure_plan(*, user) -> ErasurePlan:
+    """Count what `account_erase` would delete and keep for `user`."""
+    return ErasurePlan(
+        email_addresses=EmailAddress.objects.filter(user=user).count(),
+        sessions=UserSession.objects.filter(user=user).count(),
+        second_factors=Authenticator.objects.filter(user=user).count(),
+        preferences=Subscription.objects.filter(user=user).count(),
+        contact_messages=_their_messages(user).count(),
+        acceptances=Acceptance.objects.filter(user=user).count(),
+        choices=Choice.objects.filter(user=user).count(),
+        preference_changes=PreferenceChange.objects.filter(user=user).count(),
+        notices=Notice.objects.filter(user=user).count(),
+    )
+
+
+@transaction.atomic
+def account_erase(*, user, by=None) -> Erasure:
+    """Erase `user`: delete their personal data, keep the evidence without saying who it was.
+
+    The one erasure, whoever asks: the person deleting their account (`by` None), or staff in
+    the admin. The account, its addresses, sessions, second factors, preferences and contact
+    messages are deleted. Ledger records (acceptances, choices, preference changes) and notices
+    are kept under one random subject id, without IP address, browser or email address, so
+    "someone accepted version 3 on this date" survives without saying who. The erasure itself
+    is logged: when, how, by whom, and that subject id.
     """
     subject = uuid.uuid4()
-    address = user.email
     # Queryset updates on purpose: the ledger models refuse edits through save().
     for model in (Acceptance, Choice, PreferenceChange):
         model.objects.filter(user=user).update(
             user=None, subject_id=subject, ip_address=None, user_agent=""
         )
-    ContactMessage.objects.filter(user=user).delete()
-    user.delete()  # cascades: email addresses, sessions, MFA, subscriptions, notices
-    return address
+    notices = Notice.objects.filter(user=user)
+    notices.filter(status__in=[Notice.Status.PENDING, Notice.Status.SENDING]).update(
+        status=Notice.Status.CANCELLED
+    )
+    notices.update(user=None, subject_id=subject, email="", last_error="")
+    _their_messages(user).delete()
+    erasure = Erasure.objects.create(
+        subject_id=subject,
+        method=Erasure.Method.SELF if by is None else Erasure.Method.STAFF,
+        erased_by=by,
+    )
+    user.delete()  # cascades: email addresses, sessions, second factors, subscriptions
+    return erasure

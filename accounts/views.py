@@ -20,7 +20,7 @@ from policy.models import Acceptance, Choice
 from .forms import DeleteAccountForm, PreferencesForm, UsernameReminderForm
 from .models import Subscription, Topic
 from .services import (
-    account_delete,
+    account_erase,
     account_export,
     preference_set,
     unsubscribe_token_read,
@@ -145,7 +145,8 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = request.user
         username = user.get_username()
-        address = account_delete(user=user)
+        address = user.email
+        account_erase(user=user)
         logout(request)
         if address:
             transaction.on_commit(

@@ -23,6 +23,7 @@ class NoticeStatus(models.TextChoices):
     SENDING = "sending", "sending"
     SENT = "sent", "sent"
     FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "not sent: the person's data was erased"
 
 
 def notice_counts(relation: str = "notices") -> dict[str, Count]:
@@ -90,7 +91,14 @@ class Notice(models.Model):
         help_text="The breach this notice announces.",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="notices",
+        help_text="Empty once the person's data is erased; see the subject id.",
+    )
+    subject_id = models.UUIDField(
+        null=True, blank=True, help_text="A random id that replaces the person on erasure."
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -126,7 +134,7 @@ class Notice(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"{self.about} notice to {self.user} ({self.status})"
+        return f"{self.about} notice to {self.user or self.subject_id} ({self.status})"
 
     @property
     def about(self):
