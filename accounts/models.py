@@ -88,7 +88,7 @@ class PreferenceChange(LedgerRecord):
     topic = models.ForeignKey(Topic, on_delete=models.PROTECT, related_name="changes")
     opted_in = models.BooleanField()
     changed_at = models.DateTimeField(default=timezone.now)
-    method = models.CharField(max_length=20, choices=PreferenceMethod.choices)
+    method = models.CharField(max_length=20, choices=PreferenceMethod)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
 
@@ -126,7 +126,7 @@ class Erasure(LedgerRecord):
 
     subject_id = models.UUIDField(unique=True)
     erased_at = models.DateTimeField(default=timezone.now)
-    method = models.CharField(max_length=10, choices=ErasureMethod.choices)
+    method = models.CharField(max_length=10, choices=ErasureMethod)
     erased_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
