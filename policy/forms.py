@@ -1,6 +1,7 @@
 """Policy forms: reviewing a new version, writing to us, choosing a breach notice's audience,
 and the honeypot field every public form carries (the accounts app's forms too)."""
 
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
@@ -146,6 +147,39 @@ class IncidentAudienceForm(forms.Form):
                 .distinct()
             )
         return users
+
+    def criteria(self) -> str:
+        """How the recipients were chosen, in one canonical line (for the bound confirmation)."""
+        data = self.cleaned_data
+        if data["audience"] == "joined":
+            return f"joined:{data['joined_from']}:{data['joined_to']}"
+        if data["audience"] == "list":
+            return "list:" + "\n".join(sorted(name.lower() for name in data["identifiers"]))
+        return "all"
+
+    def unmatched(self) -> list[str]:
+        """Names on the list that match no account at all (typos, people who left)."""
+        if self.cleaned_data["audience"] != "list":
+            return []
+        names = self.cleaned_data["identifiers"]
+        lowered = {name.lower() for name in names}
+        users = get_user_model().objects
+        known = set(
+            users.annotate(name=Lower("username"))
+            .filter(name__in=lowered)
+            .values_list("name", flat=True)
+        )
+        known |= set(
+            users.annotate(name=Lower("email"))
+            .filter(name__in=lowered)
+            .values_list("name", flat=True)
+        )
+        known |= set(
+            EmailAddress.objects.annotate(name=Lower("email"))
+            .filter(name__in=lowered)
+            .values_list("name", flat=True)
+        )
+        return [name for name in names if name.lower() not in known]
 
     def describe(self) -> str:
         data = self.cleaned_data

@@ -17,7 +17,8 @@ from django.utils.formats import date_format
 
 from accounts.models import Topic
 from accounts.services import preference_set, topic_email_send
-from policy.delivery.outbox import notices_deliver
+from policy.delivery.audience import Audience
+from policy.delivery.outbox import notice_recipients, notices_deliver
 from policy.models import Incident
 from policy.services.incidents import incident_send
 from policy.services.versions import version_publish
@@ -66,8 +67,12 @@ def test_notices_come_from_no_reply_and_answers_go_to_the_privacy_team(
     with django_capture_on_commit_callbacks(execute=True):
         version_publish(version=make_material_draft(privacy, days=31), by=None)
     incident = Incident.objects.create(subject="A laptop was stolen", body="Change it.")
+    shown = Audience.of("all", notice_recipients(None))
     with django_capture_on_commit_callbacks(execute=True):
-        incident_send(incident=incident, users=None, by=None, audience="everyone")
+        incident_send(
+            incident=incident, users=None, by=None, criteria="all", description="everyone",
+            confirmed=shown,
+        )  # fmt: skip
     notices_deliver()
     sent = notices(mailoutbox)
     assert [m.subject for m in sent][1:] == ["[New Image MedSpa] A laptop was stolen"]

@@ -90,8 +90,10 @@ class NoticeAdmin(admin.ModelAdmin):
 class IncidentAdmin(admin.ModelAdmin):
     """Breach notices: write, preview, choose who gets it, confirm the count, send once."""
 
-    list_display = ["subject", "created_at", "sent_at", "recipients", "sent", "failed"]
-    readonly_fields = ["created_by", "created_at", "audience", "sent_by", "sent_at", "preview"]
+    list_display = ["subject", "created_at", "sent_at", "recipients", "sent", "due", "failed"]
+    readonly_fields = [
+        "created_by", "created_at", "audience", "unmatched", "sent_by", "sent_at", "preview",
+    ]  # fmt: skip
     fields = ["subject", "body", "preview", *readonly_fields[:-1]]
     change_form_template = "admin/policy/incident/change_form.html"
 
@@ -105,6 +107,10 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="sent", ordering="notices_sent")
     def sent(self, incident: Incident) -> int:
         return incident.notices_sent
+
+    @admin.display(description="due", ordering="notices_pending")
+    def due(self, incident: Incident) -> int:
+        return incident.notices_pending
 
     @admin.display(description="failed", ordering="notices_failed")
     def failed(self, incident: Incident) -> int:

@@ -162,7 +162,13 @@ class Incident(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     audience = models.TextField(
-        blank=True, editable=False, help_text="How the recipients were chosen."
+        blank=True, editable=False, help_text="How the recipients were chosen, and how many."
+    )
+    unmatched = models.TextField(
+        "names that matched nobody",
+        blank=True,
+        editable=False,
+        help_text="Names on the list of recipients that matched no account, one per line.",
     )
     sent_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

@@ -1,6 +1,8 @@
-"""Breach notices: sending an incident's notice, once, to the audience staff chose."""
+"""Breach notices: sending an incident's notice, once, to exactly the audience staff confirmed."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -8,21 +10,38 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from ..delivery.outbox import notices_create
+from ..delivery.audience import Audience, AudienceChanged
+from ..delivery.outbox import notice_recipients, notices_create
 from ..models import Incident
 from ..tasks import deliver_policy_notices
 
 
 @transaction.atomic
 def incident_send(
-    *, incident: Incident, users: QuerySet, by: AbstractBaseUser, audience: str
+    *,
+    incident: Incident,
+    users: QuerySet | None,
+    by: AbstractBaseUser | None,
+    criteria: str,
+    description: str,
+    confirmed: Audience,
+    unmatched: Iterable[str] = (),
 ) -> int:
-    """Queue a breach notice to `users` (verified, active) and seal the incident as sent."""
+    """Queue a breach notice to `users` (verified, active) and seal the incident as sent.
+
+    `confirmed` is the audience staff were shown; if `criteria` and the recipients no longer
+    give exactly that audience, nothing is sent and AudienceChanged says who they are now.
+    """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     if incident.sent_at is not None:
         raise ValidationError("This notice was already sent.")
+    now = Audience.of(criteria, notice_recipients(users))
+    if now != confirmed or not now.count:
+        raise AudienceChanged(now)
     count = notices_create(incident=incident, users=users)
-    incident.audience, incident.sent_by, incident.sent_at = audience, by, timezone.now()
-    incident.save(update_fields=["audience", "sent_by", "sent_at"])
+    incident.audience = f"{description}: {count} recipients"
+    incident.unmatched = "\n".join(unmatched)
+    incident.sent_by, incident.sent_at = by, timezone.now()
+    incident.save(update_fields=["audience", "unmatched", "sent_by", "sent_at"])
     transaction.on_commit(lambda: deliver_policy_notices.enqueue())
     return count

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import redline
+from ..delivery.audience import Audience, AudienceChanged
 from ..delivery.outbox import notice_recipients
 from ..forms import IncidentAudienceForm
 from ..models import Incident, PolicyVersion
@@ -79,7 +80,12 @@ def version_new_draft_view(request: HttpRequest, object_id: int) -> HttpResponse
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
-    """Step 1: choose the audience. Step 2: confirm the exact count. Then send, once."""
+    """Step 1: choose the audience and see it counted. Step 2: confirm exactly that audience.
+
+    The confirmation carries the audience signed (`Audience`); the send recounts, and if the
+    criteria or the recipients differ from what was shown, it shows the new audience and asks
+    again instead of sending.
+    """
     incident = get_object_or_404(Incident, pk=object_id)
     if not request.user.has_perm("policy.send_incident"):
         raise PermissionDenied
@@ -88,7 +94,8 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
         messages.warning(request, "This notice was already sent.")
         return HttpResponseRedirect(change_url)
     form = IncidentAudienceForm(request.POST or None, request.FILES or None)
-    count = None
+    salt = f"policy.incident-send:{incident.pk}"
+    audience, changed = None, False
     if request.method == "POST" and form.is_valid():
         if form.cleaned_data["audience"] == "list":
             # Keep an uploaded list in the form, so the confirmation step sends it again.
@@ -96,23 +103,33 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
             data["names"] = "\n".join(form.cleaned_data["identifiers"])
             form = IncidentAudienceForm(data)
             form.is_valid()
-        count = notice_recipients(form.users()).count()
-        if request.POST.get("confirmed_count") == str(count) and count:
+        confirmed = Audience.confirmed(request.POST.get("confirmed", ""), salt=salt)
+        if confirmed is not None:
             try:
-                incident_send(
+                count = incident_send(
                     incident=incident, users=form.users(), by=request.user,
-                    audience=f"{form.describe()}: {count} recipients",
+                    criteria=form.criteria(), description=form.describe(),
+                    confirmed=confirmed, unmatched=form.unmatched(),
                 )  # fmt: skip
+            except AudienceChanged as change:
+                audience, changed = change.now, True
             except ValidationError as error:  # someone else sent it a moment ago
                 messages.warning(request, " ".join(error.messages))
+                return HttpResponseRedirect(change_url)
             else:
                 messages.success(request, f"Sending the notice to {count} people.")
-            return HttpResponseRedirect(change_url)
+                return HttpResponseRedirect(change_url)
+        else:
+            audience = Audience.of(form.criteria(), notice_recipients(form.users()))
     context = {
         **_admin_context(request, Incident, f"Send “{incident}”"),
         "incident": incident,
         "form": form,
-        "count": count,
+        "count": audience.count if audience else None,
+        "confirmation": audience.sign(salt=salt) if audience and audience.count else "",
+        "changed": changed,
+        "description": form.describe() if audience else "",
+        "unmatched": form.unmatched() if audience else [],
         "change_url": change_url,
     }
     return TemplateResponse(request, "admin/policy/incident/send.html", context)

@@ -1,5 +1,6 @@
 """Breach notices: written in the admin, sent once to exactly the chosen people, then frozen."""
 
+import re
 from collections import Counter
 from datetime import datetime
 from http import HTTPStatus
@@ -10,13 +11,15 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
-from policy.delivery.outbox import notices_deliver
+from policy.delivery.audience import Audience, AudienceChanged
+from policy.delivery.outbox import notice_recipients, notices_deliver
 from policy.forms import IncidentAudienceForm
 from policy.models import Incident, Notice
 from policy.services.incidents import incident_send
 from tests.factories import make_user, make_verified_user
-from tests.tables import readonly_fields
+from tests.tables import changelist_rows, readonly_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -49,10 +52,19 @@ def notified(incident: Incident) -> set[str]:
     return set(incident.notices.values_list("user__username", flat=True))
 
 
+def confirmation(page: str) -> str:
+    """The signed audience a confirmation page carries, or "" when it offers no send."""
+    found = re.search(r'name="confirmed" value="([^"]+)"', page)
+    return found.group(1) if found else ""
+
+
 def send(client, incident, capture, data: dict, count: int):
-    """Step 2: confirm `count` and send, running what is queued on commit."""
+    """Count (step 1), check the page shows `count`, then confirm that audience (step 2)."""
+    page = client.post(send_url(incident), data).content.decode()
+    if count:
+        assert f"This notice will be emailed to {count} " in page
     with capture(execute=True):
-        return client.post(send_url(incident), {**data, "confirmed_count": str(count)})
+        return client.post(send_url(incident), {**data, "confirmed": confirmation(page)})
 
 
 # Writing a notice.
@@ -93,7 +105,7 @@ def test_counting_everyone_shows_the_number_and_sends_nothing(
     assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
     assert "This notice will be emailed to 3 people" in page
-    assert 'name="confirmed_count" value="3"' in page
+    assert confirmation(page)
     assert response.context["count"] == 3
     assert mailoutbox == []
     assert not Notice.objects.exists()
@@ -107,7 +119,7 @@ def test_an_audience_nobody_matches_cannot_be_sent(
     data = {"audience": "list", "names": "nobody\nnewbie\ndormant"}
     page = admin_client.post(send_url(incident), data).content.decode()
     assert "No active account with a verified address matches" in page
-    assert 'name="confirmed_count"' not in page
+    assert 'name="confirmed"' not in page
     send(admin_client, incident, django_capture_on_commit_callbacks, data, 0)
     incident.refresh_from_db()
     assert incident.sent_at is None
@@ -186,21 +198,20 @@ def test_running_delivery_again_sends_nothing_twice(
 def test_the_admin_is_told_how_many_it_goes_to(
     admin_client, incident, people, django_capture_on_commit_callbacks
 ):
+    page = admin_client.post(send_url(incident), {"audience": "all"}).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            send_url(incident), {"audience": "all", "confirmed_count": "3"}, follow=True
+            send_url(incident), {"audience": "all", "confirmed": confirmation(page)}, follow=True
         )
     assert "Sending the notice to 3 people." in response.content.decode()
 
 
-@pytest.mark.parametrize("wrong", ["2", "4", "", "three"])
-def test_a_wrong_confirmed_count_sends_nothing(
-    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks, wrong
+@pytest.mark.parametrize("forged", ["", "3", "not-a-signature", "WyJhbGwiLDMsIngiXQ:1x:abc"])
+def test_a_forged_or_missing_confirmation_sends_nothing(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks, forged
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post(
-            send_url(incident), {"audience": "all", "confirmed_count": wrong}
-        )
+        response = admin_client.post(send_url(incident), {"audience": "all", "confirmed": forged})
     assert response.status_code == HTTPStatus.OK
     assert "This notice will be emailed to 3 people" in response.content.decode()
     assert not incident.notices.exists()
@@ -212,14 +223,56 @@ def test_a_wrong_confirmed_count_sends_nothing(
 def test_a_count_that_changed_since_it_was_shown_sends_nothing(
     admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
 ):
-    admin_client.post(send_url(incident), {"audience": "all"})
+    shown = admin_client.post(send_url(incident), {"audience": "all"}).content.decode()
     make_verified_user("dave")  # signs up between the two steps
-    response = send(
-        admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3
-    )
-    assert "This notice will be emailed to 4 people" in response.content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            send_url(incident), {"audience": "all", "confirmed": confirmation(shown)}
+        )
+    page = response.content.decode()
+    assert "The recipients are not the ones you confirmed" in page
+    assert "This notice will be emailed to 4 people" in page
     assert not incident.notices.exists()
     assert mailoutbox == []
+
+
+def test_an_audience_changed_after_counting_is_shown_before_anything_is_sent(
+    admin_client, incident, people, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Count everyone, then choose "joined today": the same 3 people, another audience."""
+    shown = admin_client.post(send_url(incident), {"audience": "all"}).content.decode()
+    today = timezone.localdate().isoformat()
+    changed = {"audience": "joined", "joined_from": today, "joined_to": today}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            send_url(incident), {**changed, "confirmed": confirmation(shown)}
+        )
+    page = response.content.decode()
+    assert "The recipients are not the ones you confirmed" in page
+    assert f"Recipients:</strong> users who joined from {today} to {today}." in page
+    assert "This notice will be emailed to 3 people" in page
+    assert not incident.notices.exists() and mailoutbox == []
+
+    send(admin_client, incident, django_capture_on_commit_callbacks, changed, 3)  # now confirmed
+    incident.refresh_from_db()
+    assert incident.audience == f"users who joined from {today} to {today}: 3 recipients"
+
+
+def test_names_on_the_list_that_matched_nobody_are_shown_and_kept(
+    admin_client, incident, people, django_capture_on_commit_callbacks
+):
+    data = {"audience": "list", "names": "alice\nnobody\nAlicia@Typo.example\nnewbie"}
+    page = admin_client.post(send_url(incident), data).content.decode()
+    assert "2 names on the list matched no account" in page
+    assert "<li>nobody</li>" in page and "<li>Alicia@Typo.example</li>" in page
+    assert "<li>newbie</li>" not in page  # an account, though it gets nothing (unverified)
+
+    send(admin_client, incident, django_capture_on_commit_callbacks, data, 1)
+
+    incident.refresh_from_db()
+    assert incident.unmatched == "Alicia@Typo.example\nnobody"
+    record = admin_client.get(change_url(incident)).content.decode()
+    assert "Alicia@Typo.example" in record and "nobody" in record
 
 
 def test_a_sent_notice_cannot_be_sent_again(
@@ -230,7 +283,7 @@ def test_a_sent_notice_cannot_be_sent_again(
     make_verified_user("dave")
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
-            send_url(incident), {"audience": "all", "confirmed_count": "4"}, follow=True
+            send_url(incident), {"audience": "all", "confirmed": "anything"}, follow=True
         )
     assert "This notice was already sent." in response.content.decode()
     assert response.redirect_chain == [(change_url(incident), HTTPStatus.FOUND)]
@@ -241,11 +294,26 @@ def test_a_sent_notice_cannot_be_sent_again(
     assert incident.audience.endswith(": 3 recipients")
 
 
+def everyone(incident: Incident, by) -> dict:
+    audience = Audience.of("all", notice_recipients(None))
+    return {"incident": incident, "users": None, "by": by, "criteria": "all",
+            "description": "everyone", "confirmed": audience}  # fmt: skip
+
+
 def test_the_service_refuses_to_send_twice(incident, people, admin_user):
-    incident_send(incident=incident, users=None, by=admin_user, audience="everyone")
+    incident_send(**everyone(incident, admin_user))
     with pytest.raises(ValidationError, match="already sent"):
-        incident_send(incident=incident, users=None, by=admin_user, audience="everyone")
+        incident_send(**everyone(incident, admin_user))
     assert incident.notices.count() == 3
+
+
+def test_the_service_sends_only_the_audience_it_was_shown(incident, people, admin_user):
+    shown = everyone(incident, admin_user)
+    make_verified_user("dave")
+    with pytest.raises(AudienceChanged) as changed:
+        incident_send(**shown)
+    assert changed.value.now.count == 4
+    assert not incident.notices.exists()
 
 
 # Other audiences.
@@ -341,22 +409,21 @@ def test_a_joined_audience_reaches_those_who_joined_in_the_period(
 # The record afterwards.
 
 
-def test_the_changelist_shows_recipients_sent_and_failed(
+def test_the_changelist_shows_recipients_sent_due_and_failed(
     admin_client, incident, people, django_capture_on_commit_callbacks
 ):
     send(admin_client, incident, django_capture_on_commit_callbacks, {"audience": "all"}, 3)
     incident.notices.filter(user__username="bob").update(status=Notice.Status.FAILED)
+    incident.notices.filter(user__username="carol").update(status=Notice.Status.PENDING)
     Incident.objects.create(subject="Draft notice", body="Not sent yet.")
-    response = admin_client.get(CHANGELIST)
-    page = response.content.decode()
-    assert '<td class="field-recipients">3</td>' in page
-    assert '<td class="field-sent">2</td>' in page
-    assert '<td class="field-failed">1</td>' in page
     rows = {
-        i.subject: (i.notices_total, i.notices_sent, i.notices_failed)
-        for i in response.context["cl"].result_list
+        row["subject"]: (row["recipients"], row["sent"], row["due"], row["failed"])
+        for row in changelist_rows(admin_client.get(CHANGELIST).content.decode())
     }
-    assert rows == {"A laptop was stolen": (3, 2, 1), "Draft notice": (0, 0, 0)}
+    assert rows == {
+        "A laptop was stolen": ("3", "1", "1", "1"),
+        "Draft notice": ("0", "0", "0", "0"),
+    }
 
 
 def test_a_sent_notice_is_read_only(
@@ -398,7 +465,7 @@ def test_staff_without_the_send_permission_are_refused(client, incident, people,
     )
     client.force_login(clerk)
     assert client.get(send_url(incident)).status_code == HTTPStatus.FORBIDDEN
-    response = client.post(send_url(incident), {"audience": "all", "confirmed_count": "3"})
+    response = client.post(send_url(incident), {"audience": "all", "confirmed": "anything"})
     assert response.status_code == HTTPStatus.FORBIDDEN
     assert client.get(reverse("admin:policy_incident_add")).status_code == HTTPStatus.FORBIDDEN
     page = client.get(change_url(incident)).content.decode()
@@ -427,7 +494,7 @@ def test_staff_with_the_send_permission_can_send(
 
 def test_people_who_are_not_staff_are_sent_to_the_admin_login(client, incident, people):
     client.force_login(make_verified_user("visitor"))
-    response = client.post(send_url(incident), {"audience": "all", "confirmed_count": "4"})
+    response = client.post(send_url(incident), {"audience": "all", "confirmed": "anything"})
     assert response.status_code == HTTPStatus.FOUND
     assert reverse("admin:login") in response.url
     assert not incident.notices.exists()
@@ -479,5 +546,5 @@ def test_an_uploaded_list_over_1_mb_is_refused_with_a_message(admin_client, inci
     ]
     assert "The file is over 1 MB: split it, or paste it." in response.content.decode()
     assert response.context["count"] is None
-    assert 'name="confirmed_count"' not in response.content.decode()
+    assert 'name="confirmed"' not in response.content.decode()
     assert not incident.notices.exists()
