@@ -72,6 +72,7 @@ def test_without_a_worker_send_policy_notices_makes_and_sends_what_a_version_lac
     assert len(mailoutbox) == 3
 
 
+@pytest.mark.django_db(transaction=True)  # db_worker closes the connection when it is done
 def test_the_queued_task_finishes_the_fanout_too(
     privacy, people, no_worker, mailoutbox, django_capture_on_commit_callbacks
 ):
