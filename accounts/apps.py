@@ -7,7 +7,8 @@ from django.contrib.admin import apps as admin_apps
 class AccountsConfig(AppConfig):
     default = True
     name = "accounts"
-    verbose_name = "Accounts"
+    # allauth's app is "Accounts" in the admin (email addresses): ours is what people chose.
+    verbose_name = "Privacy center"
 
 
 class SecureAdminConfig(admin_apps.AdminConfig):

@@ -3,7 +3,9 @@
 Publishing and starting a draft are plain views (`policy.views.staff`) mounted here.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AdminTextareaWidget
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import format_html
@@ -105,7 +107,14 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     ]
     fieldsets = [
         (None, {"fields": ["document", "title", "summary", "effective_at", "is_material"]}),
-        ("Text", {"fields": ["body"], "description": "Markdown. Save to see the preview below."}),
+        (
+            "Text",
+            {
+                "fields": ["body"],
+                "description": "Markdown. “Preview” at the bottom shows it as readers will see "
+                "it, before you save.",
+            },
+        ),
         ("Preview", {"fields": ["preview", "changes"]}),
         (
             "Record",
@@ -163,6 +172,18 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             "policy/_comparison.html", {"comparison": redline.compare(current.body, obj.body)}
         )
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "body":
+            field.widget = AdminTextareaWidget(attrs={"rows": 36, "class": "policy-editor"})
+        elif db_field.name == "is_material":
+            field.help_text = (
+                "A change people must be told about by email, and may answer on the review "
+                f"page. Publish it at least {settings.POLICY_NOTICE_DAYS} days before it takes "
+                "effect."
+            )
+        return field
+
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and obj.is_published:
             # Published versions are the public record: nothing is editable.
@@ -211,5 +232,6 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 view(staff.version_new_draft_view),
                 name="policy_policyversion_new_draft",
             ),
+            path("preview/", view(staff.version_preview_view), name="policy_policyversion_preview"),
         ]
         return own + super().get_urls()

@@ -11,6 +11,7 @@ from django.db.models import Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import slugify
 
 from ..rendering import content_hash, render_markdown
@@ -149,7 +150,8 @@ class PolicyVersion(models.Model):
         "material change",
         default=False,
         help_text="A change people must be told about by email, and may answer on the review "
-        "page. It must be published at least POLICY_NOTICE_DAYS before it takes effect.",
+        "page. It must be published some time before it takes effect: the publish page says "
+        "how long.",
     )
     notice_override_reason = models.TextField(
         blank=True,
@@ -255,6 +257,7 @@ class PolicyVersion(models.Model):
             raise PublishedVersionError(
                 "This version is published and cannot be changed. Make a new draft from it instead."
             )
+        self.clean_effective_at()
 
     def notices_stalled(self, at: datetime | None = None) -> str:
         """Why this version's notices are not going out, in plain words, or "" when they are."""
@@ -272,6 +275,35 @@ class PolicyVersion(models.Model):
             minutes = STALL.seconds // 60
             return f"Its notices have not even been made, {minutes} minutes after publishing."
         return ""
+
+    def clean_effective_at(self, *, allow_past: bool = False) -> None:
+        """A version may not take effect before the newest published one, nor in the past.
+
+        Publishing asks with `allow_past`: a draft saved to take effect "now" is a moment in
+        the past by the time it is published, and only its order against the others matters.
+        """
+        if self.effective_at is None or self.is_published:
+            return
+        latest = (
+            PolicyVersion.objects.filter(document_id=self.document_id)
+            .exclude(pk=self.pk)
+            .latest_published()
+        )
+        if latest is not None and self.effective_at < latest.effective_at:
+            when = date_format(timezone.localtime(latest.effective_at), "DATETIME_FORMAT")
+            raise ValidationError(
+                {
+                    "effective_at": f"Version {latest.number} takes effect on {when}; a newer "
+                    "version cannot take effect before it."
+                }
+            )
+        if not allow_past and self.effective_at < timezone.now():
+            raise ValidationError(
+                {
+                    "effective_at": "That time has already passed. Choose a time to come, or "
+                    "leave it empty: the version then takes effect when it is published."
+                }
+            )
 
     def clean_for_publishing(self) -> None:
         """What a version needs before it is published, beyond what any draft needs."""
@@ -295,8 +327,8 @@ class NewUse(models.Model):
     purpose = models.SlugField(
         max_length=60,
         blank=True,
-        help_text="A stable code name; filled in from the name when left empty. Code asks "
-        "Choice.objects.allows(user, purpose) before using data this way.",
+        help_text="A short code for this use, made from the name when left empty. The site "
+        "uses it to check each person's answer before using their data this way.",
     )
     description = models.TextField(
         help_text="What the data is used for, in plain words; shown beside Allow / Don't allow."

@@ -94,7 +94,10 @@ class Acceptance(LedgerRecord):
     accepted_at = models.DateTimeField(default=timezone.now)
     method = models.CharField(max_length=20, choices=Method.choices)
     ip_address = models.GenericIPAddressField(
-        "IP address", null=True, blank=True, help_text="Found by the trusted-proxy rules."
+        "IP address",
+        null=True,
+        blank=True,
+        help_text="Where the request came from (the visitor's own address, not our proxy's).",
     )
     user_agent = models.CharField(max_length=512, blank=True)
 

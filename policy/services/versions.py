@@ -64,18 +64,8 @@ def version_publish(
     version.clean_for_publishing()
     if version.effective_at is None:
         version.effective_at = now
-    published = PolicyVersion.objects.filter(document_id=version.document_id).published()
-    latest = published.order_by("-number").first()
-    if latest is not None and version.effective_at < latest.effective_at:
-        raise ValidationError(
-            {
-                "effective_at": (
-                    f"Version {latest.number} takes effect on "
-                    f"{date_format(timezone.localtime(latest.effective_at), 'DATETIME_FORMAT')}; "
-                    "a newer version cannot take effect before it."
-                )
-            }
-        )
+    latest = PolicyVersion.objects.filter(document_id=version.document_id).latest_published()
+    version.clean_effective_at(allow_past=True)
     if version.is_material:
         _check_notice_period(version=version, by=by, now=now, override_reason=override_reason)
     if latest is not None and latest.number > version.number:

@@ -18,6 +18,7 @@ from ..delivery.audience import Audience, AudienceChanged
 from ..delivery.outbox import notice_recipients
 from ..forms import IncidentAudienceForm
 from ..models import Incident, PolicyVersion
+from ..rendering import render_markdown
 from ..services.incidents import incident_send
 from ..services.versions import version_copy_to_draft, version_publish
 
@@ -62,6 +63,28 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         "comparison": redline.compare(current.body, version.body) if current else None,
     }
     return TemplateResponse(request, "admin/policy/policyversion/publish.html", context)
+
+
+@require_POST
+def version_preview_view(request: HttpRequest) -> HttpResponse:
+    """The text of the change form, unsaved, rendered through the same sanitiser as the site.
+
+    The form's "Preview" button posts here (in a new tab); nothing is saved.
+    """
+    if not (
+        request.user.has_perm("policy.add_policyversion")
+        or request.user.has_perm("policy.change_policyversion")
+    ):
+        raise PermissionDenied
+    title = request.POST.get("title", "").strip()
+    rendered = render_markdown(request.POST.get("body", ""))
+    context = {
+        **_admin_context(request, PolicyVersion, f"Preview: {title or 'untitled'}"),
+        "heading": title,
+        "body_html": rendered.html,
+        "headings": rendered.headings,
+    }
+    return TemplateResponse(request, "admin/policy/policyversion/preview.html", context)
 
 
 @require_POST
