@@ -20,14 +20,15 @@ def site_url_is_public(app_configs, **kwargs) -> list[Error]:
         problem, code = "DJANGO_SITE_URL is not set: links in notices would point nowhere.", 1
     elif parts.scheme != "https" or not parts.hostname:
         problem, code = f"DJANGO_SITE_URL ({url}) is not an https:// address.", 2
-    elif _is_loopback(parts.hostname):
+    elif is_local_host(parts.hostname):
         problem, code = f"DJANGO_SITE_URL ({url}) names this machine, not the public site.", 3
     else:
         return []
     return [Error(problem, hint=HINT, id=f"policy.E00{code}")]
 
 
-def _is_loopback(host: str) -> bool:
+def is_local_host(host: str) -> bool:
+    """Whether `host` names this machine (localhost, 127.0.0.1, ::1), not a public site."""
     if host == "localhost" or host.endswith(".localhost"):
         return True
     try:

@@ -1,8 +1,16 @@
 """The privacy team's inbox: messages sent through the contact form."""
 
+from __future__ import annotations
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+
+class ContactMessageQuerySet(models.QuerySet):
+    def open(self) -> ContactMessageQuerySet:
+        """Messages nobody has answered or closed yet."""
+        return self.filter(status=ContactMessage.Status.NEW)
 
 
 class ContactMessage(models.Model):
@@ -29,6 +37,8 @@ class ContactMessage(models.Model):
     staff_notes = models.TextField(blank=True, help_text="For staff only: what was done.")
     created_at = models.DateTimeField(default=timezone.now)
     ip_address = models.GenericIPAddressField("IP address", null=True, blank=True)
+
+    objects = ContactMessageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -14,10 +14,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import redline
+from ..dashboard import dashboard
 from ..delivery.audience import Audience, AudienceChanged
 from ..delivery.outbox import notice_recipients
 from ..forms import IncidentAudienceForm
 from ..models import Incident, PolicyVersion
+from ..models.notices import STALL
 from ..rendering import render_markdown
 from ..services.incidents import incident_send
 from ..services.versions import version_copy_to_draft, version_publish
@@ -156,3 +158,13 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
         "change_url": change_url,
     }
     return TemplateResponse(request, "admin/policy/incident/send.html", context)
+
+
+def privacy_dashboard_view(request: HttpRequest) -> HttpResponse:
+    """What needs attention now, each item linking to where to act (mounted by the admin site)."""
+    context = {
+        **_admin_context(request, PolicyVersion, "Privacy dashboard"),
+        "dashboard": dashboard(),
+        "stall_minutes": STALL.seconds // 60,
+    }
+    return TemplateResponse(request, "admin/privacy_dashboard.html", context)

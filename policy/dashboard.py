@@ -1,0 +1,144 @@
+"""What the privacy dashboard shows: everything that needs attention now, read from the models.
+
+Each fact says, in plain words, what is wrong and where to act; none needs a setting name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.db.models import Count, Max, Min
+from django.utils import timezone
+
+from .checks import is_local_host, site_url_is_public
+from .models import PRIVACY, ContactMessage, Incident, Notice, NoticeFanout, PolicyVersion
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """The notices of one version or incident."""
+
+    about: PolicyVersion | Incident
+    total: int
+    sent: int
+    due: int
+    failed: int
+    stalled: int
+    unmade: bool  # a material version whose notices no worker has made yet
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One part of the site's set-up that is not ready for a live site, in plain words."""
+
+    problem: str
+    fix: str
+
+
+@dataclass
+class Dashboard:
+    current: PolicyVersion | None
+    scheduled: list[PolicyVersion]
+    drafts: int
+    deliveries: list[Delivery]
+    open_messages: int
+    oldest_open: datetime | None
+    last_delivered: datetime | None
+    setup: list[Setup] = field(default_factory=list)
+
+    @property
+    def attention(self) -> int:
+        """How many things need someone now: stalled or failed notices, open messages, set-up."""
+        stuck = sum(1 for d in self.deliveries if d.failed or d.stalled or d.unmade)
+        return stuck + (1 if self.open_messages else 0) + len(self.setup)
+
+
+def dashboard(at: datetime | None = None) -> Dashboard:
+    now = at or timezone.now()
+    versions = PolicyVersion.objects.filter(document__slug=PRIVACY).select_related("document")
+    stalled = Notice.objects.stalled(now)
+    by_version = dict(stalled.values_list("version").annotate(n=Count("pk")))
+    by_incident = dict(stalled.values_list("incident").annotate(n=Count("pk")))
+    unmade = set(NoticeFanout.objects.stalled(now).values_list("version_id", flat=True))
+    deliveries = [
+        _delivery(version, stalled=by_version.get(version.pk, 0), unmade=version.pk in unmade)
+        for version in versions.published().material().with_notice_counts().order_by("-number")
+    ] + [
+        _delivery(incident, stalled=by_incident.get(incident.pk, 0), unmade=False)
+        for incident in Incident.objects.filter(sent_at__isnull=False)
+        .with_notice_counts()
+        .order_by("-sent_at")
+    ]
+    open_messages = ContactMessage.objects.open()
+    return Dashboard(
+        current=versions.current(now),
+        scheduled=list(versions.published().filter(effective_at__gt=now).order_by("number")),
+        drafts=versions.drafts().count(),
+        deliveries=deliveries,
+        open_messages=open_messages.count(),
+        oldest_open=open_messages.aggregate(oldest=Min("created_at"))["oldest"],
+        last_delivered=Notice.objects.aggregate(last=Max("sent_at"))["last"],
+        setup=setup_problems(),
+    )
+
+
+def _delivery(about, *, stalled: int, unmade: bool) -> Delivery:
+    return Delivery(
+        about=about,
+        total=about.notices_total,
+        sent=about.notices_sent,
+        due=about.notices_pending,
+        failed=about.notices_failed,
+        stalled=stalled,
+        unmade=unmade,
+    )
+
+
+def setup_problems() -> list[Setup]:
+    """What about the site's set-up is not right for a live site, for whoever runs it to fix."""
+    who = "Ask whoever runs the site to "
+    problems = []
+    if site_url_is_public(None):
+        problems.append(
+            Setup(
+                f"Links in the emails the site sends go to “{settings.SITE_URL or 'nowhere'}”, "
+                "not to the public site.",
+                who + "set the site's public https:// address.",
+            )
+        )
+    for label, sender in (
+        ("Account emails", settings.DEFAULT_FROM_EMAIL),
+        ("Notices", settings.NOTICE_FROM_EMAIL),
+    ):
+        domain = parseaddr(sender)[1].rpartition("@")[2]
+        if not domain or "." not in domain or is_local_host(domain) or _is_address(domain):
+            problems.append(
+                Setup(
+                    f"{label} are sent from “{parseaddr(sender)[1]}”, which is not an address "
+                    "of the clinic's own domain: mail servers may refuse them.",
+                    who + "set a sender address at the clinic's domain.",
+                )
+            )
+    if settings.EMAIL_BACKEND.rsplit(".", 2)[-2] in {"console", "locmem", "dummy", "filebased"}:
+        problems.append(
+            Setup(
+                "Emails are not sent to anyone: they are written to the server's log or files.",
+                who + "connect the site to a mail server.",
+            )
+        )
+    if "immediate" in settings.TASKS["default"]["BACKEND"].lower():
+        problems.append(
+            Setup(
+                "Notices are sent while staff wait, inside the page that publishes: a large "
+                "mailing can time out, and a failed one is not retried in the background.",
+                who + "use the task queue with a background worker.",
+            )
+        )
+    return problems
+
+
+def _is_address(host: str) -> bool:
+    return host.replace(".", "").isdigit() or ":" in host
