@@ -10,6 +10,13 @@ class AccountsConfig(AppConfig):
     # allauth's app is "Accounts" in the admin (email addresses): ours is what people chose.
     verbose_name = "Privacy center"
 
+    def ready(self) -> None:
+        # An import inside a function, because models must be ready: offer the topics to
+        # the policy app's topic mail.
+        from .lists import register_topics
+
+        register_topics()
+
 
 class SecureAdminConfig(admin_apps.AdminConfig):
     """Django admin, served by SecureAdminSite."""

@@ -1,5 +1,5 @@
-"""Account workflows allauth lacks: username reminder, preferences and unsubscribe links, topic
-mail, the data export and account deletion."""
+"""Account workflows allauth lacks: username reminder, preferences and unsubscribe links, the
+data export and erasure."""
 
 import uuid
 from dataclasses import dataclass
@@ -9,7 +9,6 @@ from allauth.account.adapter import get_adapter
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.exceptions import ObjectDoesNotExist
@@ -19,7 +18,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from policy.delivery.messages import bulk_message
 from policy.models import Acceptance, Choice, ContactMessage, Notice
 
 from .models import Erasure, PreferenceChange, Subscription, Topic
@@ -119,25 +117,6 @@ def unsubscribe_token_read(token: str):
     except (signing.BadSignature, KeyError, TypeError, ObjectDoesNotExist):
         return None
     return user, topic
-
-
-def topic_email_send(*, user, topic: Topic, subject: str, body: str) -> None:
-    """Send a non-transactional message about `topic`, with one-click unsubscribe (RFC 8058)."""
-    if not Subscription.objects.filter(user=user, topic=topic, opted_in=True).exists():
-        return  # opt-in only: nobody gets a topic's mail without saying yes
-    url = settings.SITE_URL + reverse(
-        "account_unsubscribe", args=[unsubscribe_token(user=user, topic=topic)]
-    )
-    message = bulk_message(
-        subject=f"[{settings.SITE_NAME}] {subject}",
-        body=f"{body}\n\n--\nYou get this because you chose “{topic.name}”.\nUnsubscribe: {url}\n",
-        to=user.email,
-        headers={
-            "List-Unsubscribe": f"<{url}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    message.send()
 
 
 # Your data: everything the site holds about a person, and deleting it.

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
-from .models import ContactMessage, NewUse, PolicyVersion
+from .delivery.lists import every_list
+from .models import ContactMessage, Mailing, NewUse, PolicyVersion
 
 
 class HoneypotField(forms.CharField):
@@ -188,3 +189,20 @@ class IncidentAudienceForm(forms.Form):
         if data["audience"] == "list":
             return f"a list of {len(data['identifiers'])} usernames or email addresses"
         return "every active user with a verified email address"
+
+
+class MailingForm(forms.ModelForm):
+    """Topic mail: which list it goes to, and what it says."""
+
+    list_key = forms.ChoiceField(label="To")
+
+    class Meta:
+        model = Mailing
+        fields = ["list_key", "subject", "body"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["list_key"].choices = [
+            (found.key, f"The people who chose “{found.name}”") for found in every_list()
+        ]
+        self.fields["list_key"].help_text = Mailing._meta.get_field("list_key").help_text

@@ -148,3 +148,18 @@ def reauthenticate(client, next_url: str):
     return client.post(
         f"{reverse('account_reauthenticate')}?next={next_url}", {"password": PASSWORD}
     )
+
+
+def send_topic_mail(topic, *, subject: str = "April news", body: str = "Hello.", by=None):
+    """Write topic mail to `topic`'s list, confirm its audience as counted now, send, deliver."""
+    from policy.delivery.outbox import notices_deliver
+    from policy.models import Mailing
+    from policy.services.mailings import mailing_audience, mailing_send
+
+    mailing = Mailing.objects.create(list_key=f"topic:{topic.slug}", subject=subject, body=body)
+    audience = mailing_audience(mailing)
+    if audience.count:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            mailing_send(mailing=mailing, by=by, confirmed=audience)
+        notices_deliver()
+    return mailing

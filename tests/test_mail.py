@@ -16,13 +16,18 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Topic
-from accounts.services import preference_set, topic_email_send
+from accounts.services import preference_set
 from policy.delivery.audience import Audience
 from policy.delivery.outbox import notice_recipients, notices_deliver
 from policy.models import Incident
 from policy.services.incidents import incident_send
 from policy.services.versions import version_publish
-from tests.factories import make_material_draft, make_verified_user, signup_data
+from tests.factories import (
+    make_material_draft,
+    make_verified_user,
+    send_topic_mail,
+    signup_data,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +93,7 @@ def test_topic_mail_comes_from_no_reply_with_one_click_unsubscribe(mailoutbox):
         user=alice, topic=news, opted_in=True, method="preferences", ip_address=None,
         user_agent="",
     )  # fmt: skip
-    topic_email_send(user=alice, topic=news, subject="April news", body="Hello.")
+    send_topic_mail(news, subject="April news", body="Hello.")
     [message] = mailoutbox
     assert_automated(message, sender="no-reply@127.0.0.1")
     assert message.reply_to == ["privacy@pamedspa.biz"]

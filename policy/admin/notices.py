@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import path
+from django.utils.html import escape, format_html
 
 from ..models import Incident, Notice
 from ..services.notices import notices_retry
@@ -120,10 +121,13 @@ class IncidentAdmin(admin.ModelAdmin):
     def preview(self, incident: Incident) -> str:
         if not incident.pk:
             return "Save to see the preview."
-        return render_to_string(
+        text = render_to_string(
             "policy/email/incident_message.txt",
             {"incident": incident, "site_name": settings.SITE_NAME, "user": {"get_username": "…"}},
         )
+        # The text part is plain text, rendered with autoescape off, and render_to_string marks
+        # it safe: escape it here, always, or the incident's body would be markup in the admin.
+        return format_html('<pre class="mail-preview-text">{}</pre>', escape(text))
 
     def has_add_permission(self, request):
         return request.user.has_perm("policy.send_incident")

@@ -9,7 +9,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from ..models import Incident, Notice, PolicyVersion
+from ..models import Incident, Mailing, Notice, PolicyVersion
+from .lists import Extras, mailing_list
 
 
 def automated(headers: dict[str, str] | None = None) -> dict[str, str]:
@@ -45,6 +46,10 @@ def notice_context(kind: str, pk: int) -> dict:
         incident = Incident.objects.get(pk=pk)
         return {**common, "template": "policy/email/incident", "incident": incident,
                 "subject": incident.subject}  # fmt: skip
+    if kind == "mailing":
+        mailing = Mailing.objects.get(pk=pk)
+        return {**common, "template": "policy/email/mailing", "mailing": mailing,
+                "subject": mailing.subject, "list": mailing_list(mailing.list_key)}  # fmt: skip
     version = PolicyVersion.objects.select_related("document").get(pk=pk)
     previous = PolicyVersion.objects.previous_to(version)
     slug = version.document.slug
@@ -69,6 +74,8 @@ def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> No
     context = {**shared, "user": notice.user}
     if "version" in shared:  # the tense follows the version's effective time at sending
         context["scheduled"] = shared["version"].is_scheduled()
+    extras = shared["list"].extras(notice.user) if shared.get("list") else Extras()
+    context["extras"] = extras
     template = shared["template"]
     subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
     message = bulk_message(
@@ -77,7 +84,10 @@ def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> No
         to=address,
         connection=connection,
         # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
-        headers={"Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>"},
+        headers={
+            "Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>",
+            **extras.headers,
+        },
     )
     message.attach_alternative(render_to_string(f"{template}_message.html", context), "text/html")
     message.send()

@@ -19,7 +19,7 @@ from django.core.mail import get_connection
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from ..models import Incident, Notice, NoticeFanout, PolicyVersion
+from ..models import Incident, Mailing, Notice, NoticeFanout, PolicyVersion
 from .messages import notice_context, notice_send
 
 MAX_ATTEMPTS = 5
@@ -41,6 +41,7 @@ def notices_create(
     *,
     version: PolicyVersion | None = None,
     incident: Incident | None = None,
+    mailing: Mailing | None = None,
     users: QuerySet | None = None,
     batch_size: int = 2000,
 ) -> int:
@@ -49,7 +50,11 @@ def notices_create(
     Safe to repeat: the unique constraints make a second run add nothing.
     """
     recipients = notice_recipients(users)
-    about = {"version": version} if version is not None else {"incident": incident}
+    about = {
+        name: thing
+        for name, thing in (("version", version), ("incident", incident), ("mailing", mailing))
+        if thing is not None
+    }
     last_pk = 0
     while True:  # keyset pages keep memory flat however many users there are
         ids = list(
@@ -88,6 +93,7 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    cancelled: int = 0
     interrupted: int = 0
     next_attempt_at: datetime | None = None
     errors: list[str] = field(default_factory=list)
@@ -154,9 +160,19 @@ def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict)
     if not claimed:
         return None
     notice = Notice.objects.select_related("user").with_address().get(pk=pk)
-    key = ("version", notice.version_id) if notice.version_id else ("incident", notice.incident_id)
+    key = _about(notice)
     if key not in contexts:
         contexts[key] = notice_context(*key)
+    if key[0] == "mailing":
+        shared_list = contexts[key]["list"]
+        if shared_list is None or not shared_list.has(notice.user):
+            # Topic mail goes only to people still on the list at the moment it is sent.
+            Notice.objects.filter(pk=pk).update(
+                status=Notice.Status.CANCELLED,
+                last_error="Not sent: the person left the list before it went out.",
+            )
+            report.cancelled += 1
+            return "cancelled"
     try:
         if notice.address is None:
             raise NoAddress("The person has no verified email address any more.")
@@ -169,6 +185,14 @@ def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict)
     )
     report.sent += 1
     return "sent"
+
+
+def _about(notice: Notice) -> tuple[str, int]:
+    if notice.version_id:
+        return "version", notice.version_id
+    if notice.incident_id:
+        return "incident", notice.incident_id
+    return "mailing", notice.mailing_id
 
 
 def _failed(notice: Notice, error: Exception, *, report: DeliveryReport) -> str:

@@ -9,7 +9,7 @@
 from .documents import PRIVACY, Document, NewUse, PolicyVersion, PublishedVersionError
 from .inbox import ContactMessage
 from .ledger import Acceptance, Choice, LedgerError, LedgerQuerySet, LedgerRecord
-from .notices import Incident, Notice, NoticeFanout
+from .notices import Incident, Mailing, Notice, NoticeFanout
 
 __all__ = [
     "PRIVACY",
@@ -21,6 +21,7 @@ __all__ = [
     "LedgerError",
     "LedgerQuerySet",
     "LedgerRecord",
+    "Mailing",
     "NewUse",
     "Notice",
     "NoticeFanout",

@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from ..rendering import render_markdown
+
 # Notices that have waited this long with nothing delivered meanwhile mean no worker is running.
 STALL = timedelta(minutes=10)
 
@@ -70,7 +72,7 @@ class NoticeQuerySet(models.QuerySet):
 
 
 class Notice(models.Model):
-    """One person's email notice of a material version or of a breach: sent once, at most."""
+    """One person's email about a material version, a breach or a mailing: sent once, at most."""
 
     Status = NoticeStatus
 
@@ -89,6 +91,14 @@ class Notice(models.Model):
         blank=True,
         related_name="notices",
         help_text="The breach this notice announces.",
+    )
+    mailing = models.ForeignKey(
+        "policy.Mailing",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="notices",
+        help_text="The mail to a list (a topic's subscribers) this notice carries.",
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -122,8 +132,15 @@ class Notice(models.Model):
             models.UniqueConstraint(
                 fields=["incident", "user"], name="incident_notice_once_per_user"
             ),
+            models.UniqueConstraint(
+                fields=["mailing", "user"], name="mailing_notice_once_per_user"
+            ),
             models.CheckConstraint(
-                condition=Q(version__isnull=True) ^ Q(incident__isnull=True),
+                condition=(
+                    Q(version__isnull=False, incident__isnull=True, mailing__isnull=True)
+                    | Q(version__isnull=True, incident__isnull=False, mailing__isnull=True)
+                    | Q(version__isnull=True, incident__isnull=True, mailing__isnull=False)
+                ),
                 name="notice_is_about_one_thing",
             ),
             models.CheckConstraint(
@@ -138,12 +155,14 @@ class Notice(models.Model):
 
     @property
     def about(self):
-        """The version or incident this notice announces."""
-        return self.version or self.incident
+        """The version, incident or mailing this notice is about."""
+        return self.version or self.incident or self.mailing
 
     @property
     def kind(self) -> str:
-        return "policy change" if self.version_id else "breach"
+        if self.version_id:
+            return "policy change"
+        return "breach" if self.incident_id else "topic mail"
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -217,3 +236,57 @@ class NoticeFanout(models.Model):
 
     def __str__(self) -> str:
         return f"Notices of {self.version}"
+
+
+class MailingQuerySet(models.QuerySet):
+    def with_notice_counts(self) -> MailingQuerySet:
+        """Annotate each mailing with the counts of its notices (see `notice_counts`)."""
+        return self.annotate(**notice_counts())
+
+
+class Mailing(models.Model):
+    """A message staff wrote to the people on a list (a topic's subscribers), sent once.
+
+    It goes through the same notices as policy changes and breaches: each person's copy is
+    claimed and sent at most once. Once sent it is a read-only record of what went out, when,
+    by whom and to how many.
+    """
+
+    list_key = models.CharField(
+        "list",
+        max_length=100,
+        help_text="Who it is for: the people who chose this topic, at the moment it is sent.",
+    )
+    list_name = models.CharField(max_length=200, editable=False)
+    subject = models.CharField(max_length=200, help_text="The email's subject line.")
+    body = models.TextField(
+        help_text="The email's text in Markdown. Raw HTML is not allowed. A line saying why "
+        "the person gets it, and a link to stop, are added at the end."
+    )
+    body_html = models.TextField(editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    audience = models.TextField(
+        blank=True, editable=False, help_text="Who it went to, and how many."
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = MailingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "topic mail"
+        verbose_name_plural = "topic mail"
+        permissions = [("send_mailing", "Can send topic mail")]
+
+    def __str__(self) -> str:
+        return self.subject
+
+    def save(self, *args, **kwargs) -> None:
+        self.body_html = render_markdown(self.body).html
+        super().save(*args, **kwargs)

@@ -16,12 +16,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .. import redline
 from ..dashboard import dashboard
 from ..delivery.audience import Audience, AudienceChanged
+from ..delivery.lists import mailing_list
 from ..delivery.outbox import notice_recipients
 from ..forms import IncidentAudienceForm
-from ..models import Incident, PolicyVersion
+from ..models import Incident, Mailing, PolicyVersion
 from ..models.notices import STALL
 from ..rendering import render_markdown
 from ..services.incidents import incident_send
+from ..services.mailings import mailing_audience, mailing_send
 from ..services.versions import version_copy_to_draft, version_publish
 
 
@@ -168,3 +170,44 @@ def privacy_dashboard_view(request: HttpRequest) -> HttpResponse:
         "stall_minutes": STALL.seconds // 60,
     }
     return TemplateResponse(request, "admin/privacy_dashboard.html", context)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def mailing_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
+    """Show exactly who topic mail goes to now; send it once that audience is confirmed.
+
+    Bound like a breach notice's confirmation: if the list, the words or the people on the
+    list change between counting and sending, it shows the new audience and asks again.
+    """
+    mailing = get_object_or_404(Mailing, pk=object_id)
+    if not request.user.has_perm("policy.send_mailing"):
+        raise PermissionDenied
+    change_url = reverse("admin:policy_mailing_change", args=[mailing.pk])
+    if mailing.sent_at is not None:
+        messages.warning(request, "This mail was already sent.")
+        return HttpResponseRedirect(change_url)
+    salt = f"policy.mailing-send:{mailing.pk}"
+    changed = False
+    confirmed = Audience.confirmed(request.POST.get("confirmed", ""), salt=salt)
+    if request.method == "POST" and confirmed is not None:
+        try:
+            count = mailing_send(mailing=mailing, by=request.user, confirmed=confirmed)
+        except AudienceChanged:
+            changed = True
+        except ValidationError as error:
+            messages.warning(request, " ".join(error.messages))
+            return HttpResponseRedirect(change_url)
+        else:
+            messages.success(request, f"Sending “{mailing}” to {count} people.")
+            return HttpResponseRedirect(change_url)
+    audience = mailing_audience(mailing)
+    context = {
+        **_admin_context(request, Mailing, f"Send “{mailing}”"),
+        "mailing": mailing,
+        "list": mailing_list(mailing.list_key),
+        "count": audience.count if audience else 0,
+        "confirmation": audience.sign(salt=salt) if audience and audience.count else "",
+        "changed": changed,
+        "change_url": change_url,
+    }
+    return TemplateResponse(request, "admin/policy/mailing/send.html", context)

@@ -19,9 +19,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import PreferenceChange, Subscription, Topic
-from accounts.services import topic_email_send
 from tests.e2e.helpers import emails_to, expect_heading, header, log_in
-from tests.factories import PASSWORD, link_in, make_verified_user
+from tests.factories import PASSWORD, link_in, make_verified_user, send_topic_mail
 
 pytestmark = [
     pytest.mark.e2e,
@@ -78,7 +77,7 @@ def test_opt_in_unsubscribe_download_data_and_delete_account(page, live_server):
     assert opted_in(user, newsletter)
 
     # 2. An issue arrives with a one-click unsubscribe link; they leave while signed out.
-    topic_email_send(user=user, topic=newsletter, subject="News", body="Hello")
+    send_topic_mail(newsletter, subject="News", body="Hello")
     [issue] = emails_to(email)
     assert issue.subject == "[New Image MedSpa] News"
     headers = issue.message()

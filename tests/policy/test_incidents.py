@@ -548,3 +548,13 @@ def test_an_uploaded_list_over_1_mb_is_refused_with_a_message(admin_client, inci
     assert response.context["count"] is None
     assert 'name="confirmed"' not in response.content.decode()
     assert not incident.notices.exists()
+
+
+def test_the_preview_shows_the_body_as_text_never_as_markup(admin_client, admin_user):
+    incident = Incident.objects.create(
+        subject="A laptop was stolen", body="<b>bold</b><img src=x onerror=alert(1)>",
+        created_by=admin_user,
+    )  # fmt: skip
+    page = admin_client.get(change_url(incident)).content.decode()
+    assert "<img src=x" not in page and "<b>bold</b>" not in page
+    assert "&lt;b&gt;bold&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;" in page
