@@ -76,15 +76,15 @@ class NewUseInline(admin.TabularInline):
 
 @admin.register(PolicyVersion)
 class PolicyVersionAdmin(admin.ModelAdmin):
+    # The notice counts come early, so they stay in view on a 1366 px screen.
     list_display = [
         "__str__",
-        "title",
         "status",
+        "notices",
         "is_material",
         "effective_at",
         "published_at",
         "published_by",
-        "notices",
     ]
     list_display_links = ["__str__"]
     list_filter = [StatusFilter, "is_material", "document"]
@@ -157,7 +157,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_notice_counts()
 
-    @admin.display(description="notices sent / pending / failed")
+    @admin.display(description="notices: sent / due / failed")
     def notices(self, obj: PolicyVersion) -> str:
         if not obj.is_material:
             return "—"

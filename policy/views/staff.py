@@ -27,6 +27,10 @@ from ..services.mailings import mailing_audience, mailing_send
 from ..services.versions import version_copy_to_draft, version_publish
 
 
+def _people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
 def _admin_context(request: HttpRequest, model, title: str) -> dict:
     """What the admin's templates need to wear the admin's chrome."""
     return {**admin.site.each_context(request), "opts": model._meta, "title": title}
@@ -144,7 +148,10 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
                 messages.warning(request, " ".join(error.messages))
                 return HttpResponseRedirect(change_url)
             else:
-                messages.success(request, f"Sending the notice to {count} people.")
+                messages.success(
+                    request,
+                    f"Sending the notice to {count} {'person' if count == 1 else 'people'}.",
+                )
                 return HttpResponseRedirect(change_url)
         else:
             audience = Audience.of(form.criteria(), notice_recipients(form.users()))
@@ -198,7 +205,7 @@ def mailing_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
             messages.warning(request, " ".join(error.messages))
             return HttpResponseRedirect(change_url)
         else:
-            messages.success(request, f"Sending “{mailing}” to {count} people.")
+            messages.success(request, f"Sending “{mailing}” to {_people(count)}.")
             return HttpResponseRedirect(change_url)
     audience = mailing_audience(mailing)
     context = {

@@ -219,7 +219,7 @@ def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_cli
 def test_version_changelist_counts_sent_pending_and_failed_notices(admin_client, material):
     url = reverse("admin:policy_policyversion_changelist")
     page = admin_client.get(url).content.decode()
-    assert "Notices sent / pending / failed" in page
+    assert "Notices: sent / due / failed" in page
     assert re.findall(r'<td class="field-notices">([^<]*)</td>', page) == ["3 / 0 / 0", "—"]
     Notice.objects.filter(user__username="bob").update(status=Notice.Status.FAILED)
     Notice.objects.create(version=material, user=make_verified_user("dave"))
