@@ -1,4 +1,5 @@
-"""Account forms: signup with policy acceptance, the username reminder, preferences, deletion."""
+"""Account forms: signup with policy acceptance, the username reminder, preferences, a changed
+answer about a new use, deletion."""
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
@@ -100,6 +101,17 @@ class PreferencesForm(forms.Form):
 
     def choices(self):
         return [(topic, self.cleaned_data[f"topic_{topic.pk}"]) for topic in self.topics]
+
+
+class ChoiceChangeForm(forms.Form):
+    """One button on the account page: allow, or withdraw, one use of the person's data."""
+
+    purpose = forms.SlugField(max_length=60)
+    answer = forms.ChoiceField(choices=[("allow", "Allow"), ("deny", "Don't allow")])
+
+    @property
+    def allowed(self) -> bool:
+        return self.cleaned_data["answer"] == "allow"
 
 
 class DeleteAccountForm(forms.Form):

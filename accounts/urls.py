@@ -7,6 +7,7 @@ from . import views
 # No app_name: these sit beside allauth's un-namespaced names (account_login, …).
 urlpatterns = [
     path("", views.overview, name="account_overview"),
+    path("choices/", views.change_choice, name="account_change_choice"),
     path("username/", views.username_reminder, name="account_username_reminder"),
     path("username/sent/", views.username_reminder_done, name="account_username_reminder_done"),
     path("preferences/", views.preferences, name="account_preferences"),

@@ -7,17 +7,20 @@ from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from policy.models import Acceptance, Choice
+from policy.services.ledger import choice_change
 
-from .forms import DeleteAccountForm, PreferencesForm, UsernameReminderForm
+from .forms import ChoiceChangeForm, DeleteAccountForm, PreferencesForm, UsernameReminderForm
 from .models import Subscription, Topic
 from .services import (
     account_erase,
@@ -50,15 +53,51 @@ def username_reminder_done(request: HttpRequest) -> HttpResponse:
 @require_safe
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    """The signed-in person's account: the versions they accepted and the choices they made."""
+    """The signed-in person's account: the versions they accepted, each answer that counts now
+    (with a button to change it), and every answer they gave."""
     return render(
         request,
         "account/overview.html",
         {
             "acceptances": Acceptance.objects.for_user(request.user),
+            "answers": Choice.objects.answers_of(request.user),
             "choices": Choice.objects.for_user(request.user),
         },
     )
+
+
+@require_POST
+@login_required
+def change_choice(request: HttpRequest) -> HttpResponse:
+    """Allow, or withdraw, one use of the person's data; as easy as giving the answer was."""
+    form = ChoiceChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "That answer could not be read. Please try again.")
+        return redirect("account_overview")
+    adapter = get_adapter(request)
+    try:
+        choice = choice_change(
+            user=request.user,
+            purpose=form.cleaned_data["purpose"],
+            allowed=form.allowed,
+            method=Choice.Method.ACCOUNT,
+            ip_address=adapter.get_client_ip(request),
+            user_agent=adapter.get_http_user_agent(request),
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("account_overview")
+    if choice is None:
+        messages.info(request, "Nothing changed: that was already your answer.")
+    elif choice.allowed:
+        messages.success(request, f"Saved: you allow “{choice.new_use.name}”.")
+    else:
+        messages.success(
+            request,
+            f"Saved: you do not allow “{choice.new_use.name}”. "
+            "We have stopped using your data this way.",
+        )
+    return redirect(reverse("account_overview") + "#answers-title")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

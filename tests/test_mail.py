@@ -11,6 +11,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -84,6 +85,15 @@ def test_notices_come_from_no_reply_and_answers_go_to_the_privacy_team(
     for message in sent:
         assert_automated(message, sender="no-reply@127.0.0.1")
         assert message.reply_to == ["privacy@pamedspa.biz"]
+        assert_links_to_the_account_page(message)
+
+
+def assert_links_to_the_account_page(message) -> None:
+    """Every notice says where a person sees and changes every answer they gave."""
+    account = settings.SITE_URL + reverse("account_overview")
+    html = message.alternatives[0][0]
+    assert f" {account}\n" in message.body, message.subject
+    assert f'<a href="{account}">' in html, message.subject
 
 
 def test_topic_mail_comes_from_no_reply_with_one_click_unsubscribe(mailoutbox):
@@ -98,6 +108,7 @@ def test_topic_mail_comes_from_no_reply_with_one_click_unsubscribe(mailoutbox):
     assert_automated(message, sender="no-reply@127.0.0.1")
     assert message.reply_to == ["privacy@pamedspa.biz"]
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert_links_to_the_account_page(message)
 
 
 def test_a_scheduled_change_is_announced_in_the_future_tense(

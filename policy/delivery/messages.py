@@ -41,6 +41,8 @@ def notice_context(kind: str, pk: int) -> dict:
     common = {
         "site_name": settings.SITE_NAME,
         "message_domain": urlsplit(settings.SITE_URL).hostname,
+        # Where a person sees and changes every answer they gave: linked from every notice.
+        "choices_url": settings.SITE_URL + reverse("account_overview"),
     }
     if kind == "incident":
         incident = Incident.objects.get(pk=pk)

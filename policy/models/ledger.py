@@ -66,6 +66,7 @@ class ConsentMethod(models.TextChoices):
     SIGNUP = "signup", "at signup"
     REVIEW = "review", "on the review page"
     EMAIL_LINK = "email_link", "from an email link"
+    ACCOUNT = "account", "on their account page"
 
 
 class Acceptance(LedgerRecord):
@@ -126,6 +127,16 @@ class ChoiceQuerySet(LedgerQuerySet):
         """Whether `user` said yes to `purpose` in their latest answer. No answer means no."""
         latest = self.filter(user=user, purpose=purpose).order_by("-chosen_at", "-pk").first()
         return latest is not None and latest.allowed
+
+    def answers_of(self, user) -> list[Choice]:
+        """`user`'s latest answer about each use they were asked about, newest first.
+
+        The answer that counts, as `allows` reads it: one per purpose.
+        """
+        latest: dict[str, Choice] = {}
+        for choice in self.for_user(user).order_by("-chosen_at", "-pk"):
+            latest.setdefault(choice.purpose, choice)
+        return list(latest.values())
 
     def users_allowing(self, purpose: str) -> models.QuerySet:
         """The users whose latest answer about `purpose` is yes."""

@@ -11,10 +11,11 @@ Any console error, such as a Content-Security-Policy violation, fails the test (
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core import mail
 from playwright.sync_api import expect
 
-from policy.models import Document, NewUse, PolicyVersion
+from policy.models import Choice, Document, NewUse, PolicyVersion
 from policy.services.versions import version_draft_save, version_publish
 from tests.e2e.helpers import emails_to, expect_heading, header, sign_in, sign_up
 from tests.factories import PASSWORD, link_in, make_user
@@ -114,10 +115,14 @@ def test_notice_email_leads_to_review_where_the_person_declines_a_new_use(page, 
         "Thank you. We have recorded your answers for version 2."
     )
     expect(review_banner(page)).to_have_count(0)
-    choices = page.get_by_role("region", name="Your choices about new uses of your data")
-    expect(choices.locator("tbody tr")).to_have_count(1)
-    expect(choices.locator("tbody tr td").nth(0)).to_have_text("Partner offers")
-    expect(choices.locator("tbody tr td").nth(1)).to_have_text("Don't allow")
+    answers = page.get_by_role("region", name="Your answers about new uses of your data")
+    expect(answers.locator("tbody tr")).to_have_count(1)
+    expect(answers.locator("tbody tr td strong")).to_have_text("Partner offers")
+    expect(answers.locator("tbody tr td").nth(1)).to_have_text("Don't allow")
+    history = page.get_by_role("region", name="Every answer you gave")
+    expect(history.locator("tbody tr")).to_have_count(1)
+    expect(history.locator("tbody tr td").nth(0)).to_have_text("Partner offers")
+    expect(history.locator("tbody tr td").nth(1)).to_have_text("Don't allow")
     agreed = page.get_by_role("region", name="What you agreed to")
     expect(agreed.get_by_role("link", name="Privacy Policy, version 2")).to_be_visible()
     expect(agreed.locator("tbody")).to_contain_text("From an email link")
@@ -126,3 +131,36 @@ def test_notice_email_leads_to_review_where_the_person_declines_a_new_use(page, 
     page.goto("/")
     expect(header(page)).to_contain_text(f"Signed in as {username}")
     expect(review_banner(page)).to_have_count(0)
+
+
+def test_an_allowed_use_is_withdrawn_from_the_account_page_and_then_refused(page, live_server):
+    """GDPR Art. 7(3): withdrawing is as easy as giving. Allow on review, withdraw on /accounts/."""
+    username, email = "changer", "changer@example.com"
+    register_and_confirm(page, live_server, username, email)
+    publish_partner_offers()
+    user = get_user_model().objects.get(username=username)
+
+    sign_in(page, username, PASSWORD)
+    page.goto("/privacy/review/")
+    page.get_by_role("group", name="Partner offers").get_by_role(
+        "radio", name="Allow", exact=True
+    ).check()
+    page.get_by_role("button", name="I have read version 2: save my choices").click()
+    assert Choice.objects.allows(user, "partner-offers")
+
+    # The account page shows the answer that counts now, with one button to change it.
+    expect(page).to_have_url(f"{live_server.url}/accounts/")
+    answers = page.get_by_role("region", name="Your answers about new uses of your data")
+    row = answers.locator("tbody tr", has_text="Partner offers")
+    expect(row.locator("td").nth(1)).to_have_text("Allow")
+    row.get_by_role("button", name="Withdraw consent to Partner offers").click()
+
+    expect(page.locator(".messages")).to_contain_text(
+        "Saved: you do not allow “Partner offers”. We have stopped using your data this way."
+    )
+    expect(row.locator("td").nth(1)).to_have_text("Don't allow")
+    expect(row.get_by_role("button", name="Allow Partner offers")).to_be_visible()
+    assert not Choice.objects.allows(user, "partner-offers")
+    assert list(
+        Choice.objects.filter(user=user).order_by("chosen_at").values_list("allowed", "method")
+    ) == [(True, "review"), (False, "account")]
