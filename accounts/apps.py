@@ -11,11 +11,15 @@ class AccountsConfig(AppConfig):
     verbose_name = "Privacy center"
 
     def ready(self) -> None:
-        # An import inside a function, because models must be ready: offer the topics to
-        # the policy app's topic mail.
+        # Imports inside a function, because models must be ready: offer the topics to the
+        # policy app's topic mail, and the privacy requests to its dashboard.
+        from policy.dashboard import section_register
+
+        from .dashboard import requests_section
         from .lists import register_topics
 
         register_topics()
+        section_register(requests_section)
 
 
 class SecureAdminConfig(admin_apps.AdminConfig):

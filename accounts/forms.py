@@ -10,6 +10,8 @@ from django.utils.html import format_html
 from policy.forms import HoneypotField
 from policy.models import PRIVACY, PolicyVersion
 
+from .models import PrivacyRequest
+
 
 class SignupForm(AllauthSignupForm):
     accept_policy = forms.BooleanField(
@@ -101,6 +103,43 @@ class PreferencesForm(forms.Form):
 
     def choices(self):
         return [(topic, self.cleaned_data[f"topic_{topic.pk}"]) for topic in self.topics]
+
+
+class PrivacyRequestForm(forms.Form):
+    """A privacy request from anyone. A signed-in person's own address is used, not asked for."""
+
+    kind = forms.ChoiceField(
+        label="What would you like?",
+        choices=PrivacyRequest.Kind.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose what you would like us to do."},
+    )
+    email = forms.EmailField(
+        label="Your email address",
+        max_length=254,
+        help_text="We email you a link to confirm the request comes from you, then answer there.",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"required": "Enter your email address: we answer there."},
+    )
+    details = forms.CharField(
+        label="Details",
+        required=False,
+        max_length=5000,
+        help_text="Anything that helps us find your data, or what should be corrected.",
+        widget=forms.Textarea(attrs={"rows": 5}),
+    )
+    website = HoneypotField()
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if user is not None and user.is_authenticated:
+            del self.fields["email"]  # theirs, shown on the page; re-authentication proves it
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == PrivacyRequest.Kind.CORRECTION and not cleaned.get("details"):
+            self.add_error("details", "Tell us what should be corrected.")
+        return cleaned
 
 
 class ChoiceChangeForm(forms.Form):

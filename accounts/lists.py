@@ -12,7 +12,7 @@ from django.urls import reverse
 from policy.delivery.lists import Extras, MailingList, register
 
 from .models import Subscription, Topic
-from .services import unsubscribe_token
+from .services.people import unsubscribe_token
 
 
 def topic_list(topic: Topic) -> MailingList:

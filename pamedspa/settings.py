@@ -201,6 +201,7 @@ ACCOUNT_RATE_LIMITS = {  # nosec B105
     "reset_password_from_key": "20/m/ip",
     "username_reminder": "20/m/ip,5/m/key",
     "contact": "5/m/ip,20/h/ip",
+    "privacy_request": "5/m/ip,20/h/ip,3/h/key",
 }
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("ALLAUTH_TRUSTED_PROXY_COUNT", default=0)
 MFA_ADAPTER = "accounts.adapters.MFAAdapter"
@@ -329,6 +330,8 @@ EMAIL_TIMEOUT = 10
 # The address the privacy policy gives for comments; contact-form messages go there too, and
 # replies to notices.
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@pamedspa.biz")
+# Days staff have to answer a verified privacy request (GDPR Art. 12(3): one month).
+PRIVACY_REQUEST_DAYS = env.int("PRIVACY_REQUEST_DAYS", default=30)
 
 
 def _with_site_name(address: str) -> str:

@@ -5,6 +5,7 @@ from django.db import transaction
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from accounts.urls import privacy_request_patterns
 from pamedspa.health import healthz
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),
+    path("privacy/request/", include(privacy_request_patterns)),
     # Last, so a document slug never shadows the routes above.
     path("<slug:document>/", include("policy.urls")),
 ]

@@ -1,10 +1,13 @@
 """What the privacy dashboard shows: everything that needs attention now, read from the models.
 
 Each fact says, in plain words, what is wrong and where to act; none needs a setting name.
+Other apps add sections of their own with `section_register` (the accounts app adds privacy
+requests), so this module depends on none of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import parseaddr
@@ -38,6 +41,34 @@ class Setup:
     fix: str
 
 
+@dataclass(frozen=True)
+class Item:
+    """One line of a section: what it says, where to act, and whether it needs someone now."""
+
+    text: str
+    url: str = ""
+    attention: bool = False
+
+
+@dataclass(frozen=True)
+class Section:
+    """A dashboard section another app contributes."""
+
+    title: str
+    items: list[Item]
+    empty: str  # what the section says when it has no items
+
+
+_sections: list[Callable[[datetime], Section]] = []
+
+
+def section_register(build: Callable[[datetime], Section]) -> Callable[[datetime], Section]:
+    """Add a section to the dashboard, built afresh for each view from the time `at`."""
+    if build not in _sections:
+        _sections.append(build)
+    return build
+
+
 @dataclass
 class Dashboard:
     current: PolicyVersion | None
@@ -48,12 +79,15 @@ class Dashboard:
     oldest_open: datetime | None
     last_delivered: datetime | None
     setup: list[Setup] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
 
     @property
     def attention(self) -> int:
-        """How many things need someone now: stalled or failed notices, open messages, set-up."""
+        """How many things need someone now: stalled or failed notices, open messages, set-up,
+        and the items other apps' sections mark."""
         stuck = sum(1 for d in self.deliveries if d.failed or d.stalled or d.unmade)
-        return stuck + (1 if self.open_messages else 0) + len(self.setup)
+        marked = sum(item.attention for section in self.sections for item in section.items)
+        return stuck + (1 if self.open_messages else 0) + len(self.setup) + marked
 
 
 def dashboard(at: datetime | None = None) -> Dashboard:
@@ -82,6 +116,7 @@ def dashboard(at: datetime | None = None) -> Dashboard:
         oldest_open=open_messages.aggregate(oldest=Min("created_at"))["oldest"],
         last_delivered=Notice.objects.aggregate(last=Max("sent_at"))["last"],
         setup=setup_problems(),
+        sections=[build(now) for build in _sections],
     )
 
 

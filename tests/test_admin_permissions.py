@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import PreferenceChange, Subscription, Topic
-from accounts.services import preference_set
+from accounts.services.people import preference_set
 from policy.models import Acceptance, ContactMessage, Incident, Notice
 from policy.services.ledger import acceptance_record
 from tests.factories import make_user, make_verified_user

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from accounts.models import Topic
-from accounts.services import preference_set
+from accounts.services.people import preference_set
 from policy.delivery.audience import Audience
 from policy.delivery.outbox import notice_recipients, notices_deliver
 from policy.models import Incident

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.urls import reverse
 
 from accounts.models import PreferenceChange, Subscription, Topic
-from accounts.services import preference_set
+from accounts.services.people import preference_set
 from tests.factories import make_verified_user
 from tests.tables import changelist_rows
 

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.models import PreferenceChange, Subscription, Topic
-from accounts.services import (
+from accounts.services.people import (
     UNSUBSCRIBE_SALT,
     preference_set,
     unsubscribe_token,

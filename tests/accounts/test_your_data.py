@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Topic
-from accounts.services import preference_set
+from accounts.services.people import preference_set
 from policy.models import ContactMessage, NewUse, Notice, PolicyVersion
 from policy.services.ledger import acceptance_record, review_submit
 from policy.services.versions import version_publish

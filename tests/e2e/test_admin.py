@@ -16,7 +16,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from playwright.sync_api import expect
 
 from accounts.models import Topic
-from accounts.services import preference_set
+from accounts.services.people import preference_set
 from policy.models import Notice
 from tests.e2e.helpers import sign_in
 from tests.factories import PASSWORD, make_verified_user

@@ -174,4 +174,4 @@ def test_the_dashboard_runs_as_many_queries_for_many_versions_as_for_one(
     one = queries()
     publish()
     publish()
-    assert queries() == one <= 21
+    assert queries() == one <= 22  # 21, and the privacy requests section counts the open ones

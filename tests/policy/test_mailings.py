@@ -15,7 +15,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.models import Topic
-from accounts.services import preference_set
+from accounts.services.people import preference_set
 from policy.delivery.outbox import notices_deliver
 from policy.models import Mailing, Notice
 from tests.factories import make_user, make_verified_user

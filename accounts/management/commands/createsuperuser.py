@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.management.commands import createsuperuser
 from django.db.models.signals import post_save
 
-from accounts.services import email_address_trust
+from accounts.services.people import email_address_trust
 
 
 class Command(createsuperuser.Command):

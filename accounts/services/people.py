@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from policy.models import Acceptance, Choice, ContactMessage, Notice
 
-from .models import Erasure, PreferenceChange, Subscription, Topic
+from ..models import Erasure, PreferenceChange, Subscription, Topic
 
 
 def username_reminder_send(*, request: HttpRequest, email: str) -> None:

@@ -13,8 +13,8 @@ from django.urls import reverse
 from policy.admin.ledger import LedgerAdmin
 from policy.spreadsheets import csv_download
 
-from .models import Erasure, PreferenceChange, Subscription, Topic
-from .services import account_erase, account_erasure_plan
+from ..models import Erasure, PreferenceChange, Subscription, Topic
+from ..services.people import account_erase, account_erasure_plan
 
 User = get_user_model()
 admin.site.unregister(User)  # Django's own, registered when its admin module was imported

@@ -20,9 +20,9 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from policy.models import Acceptance, Choice
 from policy.services.ledger import choice_change
 
-from .forms import ChoiceChangeForm, DeleteAccountForm, PreferencesForm, UsernameReminderForm
-from .models import Subscription, Topic
-from .services import (
+from ..forms import ChoiceChangeForm, DeleteAccountForm, PreferencesForm, UsernameReminderForm
+from ..models import Subscription, Topic
+from ..services.people import (
     account_erase,
     account_export,
     preference_set,

@@ -1,0 +1,1 @@
+"""Account workflows allauth lacks: what a person does (people), and privacy requests."""
