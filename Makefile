@@ -70,10 +70,11 @@ check-deploy: $(VENV)/.installed
 	$(MANAGE) check --deploy --fail-level WARNING
 
 ## bench: benchmarks (not tests): HTTP pages vs a bare Django view (gunicorn + wrk), then the
-## notice fan-out to 100,000 users through a local SMTP sink
+## notice fan-out to 100,000 users through a local SMTP sink, then the account-enumeration timing pairs
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.http --seconds $${BENCH_SECONDS:-10} --soak $${BENCH_SOAK:-60}
 	$(BIN)/python -m tests.bench.notices --users $${BENCH_USERS:-100000} --send-seconds 20
+	$(BIN)/python -m tests.bench.timing --samples $${BENCH_SAMPLES:-30}
 
 ## lighthouse: Lighthouse scores for /privacy/ and /accounts/login/ (needs npm and chromium)
 lighthouse: $(VENV)/.installed-dev

@@ -3,6 +3,7 @@ answer about a new use, deletion."""
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -66,6 +67,11 @@ class SignupForm(AllauthSignupForm):
             self.data = self.data.copy()
             self.data["policy_version"] = self.current_policy.number if self.current_policy else ""
             self.data.pop("accept_policy", None)
+        if getattr(self, "account_already_exists", False) and not self.errors:
+            # allauth answers a taken address exactly as a new one (ACCOUNT_PREVENT_ENUMERATION)
+            # but skips creating the account, and so the password hash: the time it saved told
+            # which addresses have accounts. Hash once here, as creating the account would.
+            make_password(cleaned.get("password1"))
         return cleaned
 
 

@@ -146,11 +146,12 @@ def _workers_rss(master: int) -> float:
 
 
 @contextmanager
-def production_server(*, workers: int = 2):
+def production_server(*, workers: int = 2, env_extra: dict | None = None, setup: str = ""):
     """Production-like gunicorn on a free 127.0.0.1 port, over a fresh database with two versions.
 
     Yields (base URL, gunicorn master pid). DEBUG off, whitenoise with collected static files,
     --no-control-socket; the database is a new SQLite file unless BENCH_DATABASE_URL names one.
+    `env_extra` adds environment variables; `setup` is Python run by `manage.py shell` first.
     """
     workdir = Path(tempfile.mkdtemp(prefix="pamedspa-bench-"))
     env = {
@@ -167,6 +168,7 @@ def production_server(*, workers: int = 2):
         "WEB_CONCURRENCY": str(workers),
         # No worker recycling: a leak must show in the soak's memory figures, not be hidden.
         "GUNICORN_MAX_REQUESTS": "0",
+        **(env_extra or {}),
     }
     if os.environ.get("REDIS_URL"):
         env["REDIS_URL"] = os.environ["REDIS_URL"]
@@ -179,6 +181,9 @@ def production_server(*, workers: int = 2):
     second.write_text(seed.replace("opt in lists.", "partner lists you agreed to."))
     publish = ["publish_policy", str(second), "--summary", "Benchmark change."]
     subprocess.run(manage + publish, cwd=ROOT, env=env, check=True, capture_output=True)
+    if setup:
+        subprocess.run(manage + ["shell", "-c", setup], cwd=ROOT, env=env, check=True,
+                       capture_output=True)  # fmt: skip
 
     port = free_port()
     server = subprocess.Popen(
