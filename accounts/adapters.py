@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db.models import Q
 from django.template.loader import render_to_string
 
 from policy.delivery.messages import automated
@@ -59,15 +61,31 @@ class AccountAdapter(DefaultAccountAdapter):
             )
         return user
 
-    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
-        """The failed-login counter's key: the login alone.
+    error_messages = {
+        **DefaultAccountAdapter.error_messages,
+        "too_many_login_attempts": (
+            "Too many wrong passwords for this login. For your security, wait 5 minutes and "
+            "try again, or reset your password to sign in now."
+        ),
+    }
 
-        allauth's default prefixes the site's domain, which without the sites framework is the
-        Host header, port included. ALLOWED_HOSTS ignores ports, so a client could change the
-        port to reset its count, and instances reached on different ports would not share it.
-        (A private allauth hook: tests/accounts/test_login.py pins the behaviour.)
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """The failed-login counter's key: the account, whichever of its names was typed.
+
+        allauth keys it by the text typed (and the Host header), so an account's username and
+        each of its addresses had 5 tries each, and a client could change the port to reset
+        its count. Logins that match no account are counted by the text typed, so an unknown
+        login locks exactly as a known one does. The same lookup runs either way: no timing
+        difference. (A private allauth hook: tests/accounts/test_login.py pins the behaviour.)
         """
-        return credentials.get("email", credentials.get("username", "")).lower()
+        typed = credentials.get("email", credentials.get("username", "")).strip().lower()
+        users = get_user_model().objects.filter(
+            Q(username__iexact=typed)
+            | Q(email__iexact=typed)
+            | Q(emailaddress__email__iexact=typed)
+        )
+        accounts = sorted(set(users.values_list("pk", flat=True)[:5]))
+        return "account:" + ",".join(map(str, accounts)) if accounts else "login:" + typed
 
     def _site(self) -> SiteInfo:
         request = self.request

@@ -8,6 +8,9 @@ from django.views.generic import TemplateView
 from accounts.urls import privacy_request_patterns
 from pamedspa.health import healthz
 
+# Every rate limit's answer, allauth's included: the 429 page with Retry-After.
+handler429 = "pamedspa.errors.too_many_requests"
+
 urlpatterns = [
     path(
         "",

@@ -12,6 +12,7 @@ pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("account_login")
 LOGOUT = reverse("account_logout")
+LOCKED = "Too many wrong passwords for this login. For your security, wait 5 minutes"
 
 
 def logged_in_as(client) -> str | None:
@@ -85,8 +86,43 @@ def test_failed_logins_lock_the_account_for_a_while(client, alice):
         client.post(LOGIN, {"login": "alice", "password": "wrong password!"})
     response = client.post(LOGIN, {"login": "alice", "password": PASSWORD})
     assert response.status_code == HTTPStatus.OK
-    assert "Too many failed login attempts" in response.content.decode()
+    assert LOCKED in response.content.decode()
     assert logged_in_as(client) is None
+
+
+def test_one_account_has_one_counter_whichever_of_its_names_is_typed(client, alice):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=alice, email="alice@work.example", verified=True)
+    for login in ["alice", "ALICE@example.com", "alice", "alice@work.example", "Alice"]:
+        response = client.post(LOGIN, {"login": login, "password": "wrong password!"})
+        assert LOCKED not in response.content.decode()
+    for login in ["alice", "alice@example.com", "alice@work.example"]:
+        response = client.post(LOGIN, {"login": login, "password": PASSWORD})
+        assert LOCKED in response.content.decode(), login
+        assert logged_in_as(client) is None
+
+
+def test_an_unknown_login_locks_exactly_as_a_known_one(client, alice):
+    for login, address in (("alice", "198.51.100.1"), ("nobody", "198.51.100.2")):
+        answers = [
+            LOCKED
+            in client.post(
+                LOGIN, {"login": login, "password": "wrong!"}, REMOTE_ADDR=address
+            ).content.decode()
+            for _ in range(6)
+        ]  # each from its own address: the per-IP limit (10 a minute) stays out of it
+        assert answers == [False] * 5 + [True], login
+
+
+def test_another_account_is_not_locked_by_the_first(client, alice):
+    from tests.factories import make_verified_user
+
+    make_verified_user("bob")
+    for _ in range(5):
+        client.post(LOGIN, {"login": "alice", "password": "wrong password!"})
+    client.post(LOGIN, {"login": "bob", "password": PASSWORD})
+    assert logged_in_as(client) is not None
 
 
 @pytest.mark.parametrize("host", ["testserver:1", "TESTSERVER", "testserver:8443"])
@@ -94,7 +130,7 @@ def test_changing_the_host_header_does_not_reset_the_lockout(client, alice, host
     for _ in range(5):
         client.post(LOGIN, {"login": "alice", "password": "wrong password!"})
     response = client.post(LOGIN, {"login": "alice", "password": PASSWORD}, headers={"host": host})
-    assert "Too many failed login attempts" in response.content.decode()
+    assert LOCKED in response.content.decode()
     assert logged_in_as(client) is None
 
 

@@ -223,7 +223,7 @@ def _five_wrong_passwords(browser: Browser, username: str) -> None:
     for _ in range(5):
         page = browser.log_in(username, "not the password")
         assert page.status == 200
-        assert "Too many failed login attempts" not in page.text
+        assert "Too many wrong passwords for this login" not in page.text
 
 
 def test_a_login_rate_limit_tripped_through_a_holds_on_b(sites):
@@ -234,7 +234,7 @@ def test_a_login_rate_limit_tripped_through_a_holds_on_b(sites):
 
     page = Browser(b.base).log_in("bob")
     assert page.status == 200
-    assert "Too many failed login attempts" in page.text
+    assert "Too many wrong passwords for this login" in page.text
     assert "Signed in as" not in page.text
 
     page = Browser(b.base).log_in("carol")
@@ -250,7 +250,7 @@ def test_a_login_rate_limit_tripped_through_a_holds_on_b_behind_one_host_name(si
 
     page = Browser(b.base, Host=a.host).log_in("bob")
     assert page.status == 200
-    assert "Too many failed login attempts" in page.text
+    assert "Too many wrong passwords for this login" in page.text
     assert "Signed in as" not in page.text
 
     page = Browser(b.base, Host=a.host).log_in("carol")

@@ -189,7 +189,8 @@ def test_over_the_rate_limit_the_friendly_page_answers_429_and_nothing_is_stored
     assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     page = response.content.decode()
     assert "Too many requests" in page
-    assert "Please wait a few minutes" in page
+    assert "Please wait 1 minute and try again." in page
+    assert response.headers["Retry-After"] == "60"
     assert sorted(ContactMessage.objects.values_list("subject", flat=True)) == [
         "message 0",
         "message 1",
