@@ -1,5 +1,6 @@
 """allauth, customised through its adapters: the site in every email, acceptance at signup."""
 
+import logging
 import smtplib
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from django.template.loader import render_to_string
 
 from policy.delivery.messages import automated
 from policy.services.ledger import acceptance_record
+
+logger = logging.getLogger(__name__)
 
 
 class EmailDeliveryFailed(Exception):
@@ -35,6 +38,18 @@ class AccountAdapter(DefaultAccountAdapter):
             super().send_mail(template_prefix, email, context)
         except (smtplib.SMTPException, OSError) as error:
             raise EmailDeliveryFailed(str(error)) from error
+
+    def send_notification_mail(self, template_prefix, user, context=None, email=None) -> None:
+        """A security notice ("your password was changed") reports a change already made.
+
+        If the mail server refuses it, the change stands and the person is not told that
+        "nothing was saved": the failure is logged for whoever runs the site instead.
+        """
+        try:
+            super().send_notification_mail(template_prefix, user, context, email)
+        except EmailDeliveryFailed as error:
+            logger.error("security notice %s to user %s not sent: %s", template_prefix,
+                         user.pk, error)  # fmt: skip
 
     def render_mail(self, template_prefix, email, context, headers=None) -> EmailMessage:
         """Every message gets an HTML part in the site's design, made from its text part, and

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from .checks import is_local_host, site_url_is_public
 from .models import PRIVACY, ContactMessage, Incident, Notice, NoticeFanout, PolicyVersion
+from .models.notices import STALL
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,8 @@ class Delivery:
     due: int
     failed: int
     stalled: int
-    unmade: bool  # a material version whose notices no worker has made yet
+    unmade: bool  # a material version whose notices no worker has made, STALL after publishing
+    preparing: bool = False  # its notices are being made (published less than STALL ago)
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,15 @@ def dashboard(at: datetime | None = None) -> Dashboard:
     stalled = Notice.objects.stalled(now)
     by_version = dict(stalled.values_list("version").annotate(n=Count("pk")))
     by_incident = dict(stalled.values_list("incident").annotate(n=Count("pk")))
-    unmade = set(NoticeFanout.objects.stalled(now).values_list("version_id", flat=True))
+    fanouts = dict(NoticeFanout.objects.unfinished().values_list("version_id", "created_at"))
+    unmade = {pk for pk, created in fanouts.items() if created <= now - STALL}
     deliveries = [
-        _delivery(version, stalled=by_version.get(version.pk, 0), unmade=version.pk in unmade)
+        _delivery(
+            version,
+            stalled=by_version.get(version.pk, 0),
+            unmade=version.pk in unmade,
+            preparing=version.pk in fanouts and version.pk not in unmade,
+        )
         for version in versions.published().material().with_notice_counts().order_by("-number")
     ] + [
         _delivery(incident, stalled=by_incident.get(incident.pk, 0), unmade=False)
@@ -120,7 +128,7 @@ def dashboard(at: datetime | None = None) -> Dashboard:
     )
 
 
-def _delivery(about, *, stalled: int, unmade: bool) -> Delivery:
+def _delivery(about, *, stalled: int, unmade: bool, preparing: bool = False) -> Delivery:
     return Delivery(
         about=about,
         total=about.notices_total,
@@ -129,6 +137,7 @@ def _delivery(about, *, stalled: int, unmade: bool) -> Delivery:
         failed=about.notices_failed,
         stalled=stalled,
         unmade=unmade,
+        preparing=preparing,
     )
 
 

@@ -14,7 +14,7 @@ from policy.admin.ledger import LedgerAdmin
 from policy.spreadsheets import csv_download
 
 from ..models import Erasure, PreferenceChange, Subscription, Topic
-from ..services.people import account_erase, account_erasure_plan
+from ..services.people import account_erase, account_erasure_plan, email_address_trust
 
 User = get_user_model()
 admin.site.unregister(User)  # Django's own, registered when its admin module was imported
@@ -30,6 +30,18 @@ class UserAdmin(DjangoUserAdmin):
     """
 
     actions = ["erase"]
+    # Adding a colleague asks for their address too: without one they could not sign in.
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "email", "usable_password",
+                                                  "password1", "password2")}),
+    )  # fmt: skip
+
+    def save_model(self, request: HttpRequest, obj, form, change) -> None:
+        """An address staff type in here is trusted, as createsuperuser's is: the person can
+        sign in at once, with no confirmation mail to wait for."""
+        super().save_model(request, obj, form, change)
+        if obj.email and (not change or "email" in form.changed_data):
+            email_address_trust(user=obj)
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from ..delivery.audience import Audience, AudienceChanged
@@ -39,7 +40,7 @@ def incident_send(
     if now != confirmed or not now.count:
         raise AudienceChanged(now)
     count = notices_create(incident=incident, users=users)
-    incident.audience = f"{description}: {count} recipients"
+    incident.audience = f"{description}: {count} recipient{pluralize(count)}"
     incident.unmatched = "\n".join(unmatched)
     incident.sent_by, incident.sent_at = by, timezone.now()
     incident.save(update_fields=["audience", "unmatched", "sent_by", "sent_at"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from ..delivery.audience import Audience, AudienceChanged
@@ -46,7 +47,7 @@ def mailing_send(*, mailing: Mailing, by: AbstractBaseUser | None, confirmed: Au
         raise AudienceChanged(now)
     count = notices_create(mailing=mailing, users=members)
     mailing.list_name = found.name
-    mailing.audience = f"the people who chose “{found.name}”: {count} recipients"
+    mailing.audience = f"the people who chose “{found.name}”: {count} recipient{pluralize(count)}"
     mailing.sent_by, mailing.sent_at = by, timezone.now()
     mailing.save(update_fields=["list_name", "audience", "sent_by", "sent_at"])
     transaction.on_commit(lambda: deliver_policy_notices.enqueue())

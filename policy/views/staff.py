@@ -58,7 +58,9 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Published {version}. It is now part of the public record.")
             return HttpResponseRedirect(change_url)
-    current = PolicyVersion.objects.filter(document_id=version.document_id).current()
+    # What it follows: the newest published version, even one not in effect yet, since the
+    # public history will show the change against that one.
+    current = PolicyVersion.objects.filter(document_id=version.document_id).latest_published()
     context = {
         **_admin_context(request, PolicyVersion, f"Publish {version}?"),
         "version": version,

@@ -48,3 +48,37 @@ def test_only_the_command_trusts_an_address(monkeypatch):
     create(monkeypatch, username="boss", email="boss@example.com")
     get_user_model().objects.create_superuser("other", "other@example.com", PASSWORD)
     assert not EmailAddress.objects.filter(user__username="other").exists()
+
+
+def test_a_colleague_added_in_the_users_admin_signs_in_at_once(admin_client, client):
+    response = admin_client.post(
+        reverse("admin:auth_user_add"),
+        {"username": "colleague", "email": "colleague@example.com", "usable_password": "true",
+         "password1": "a long enough password 1", "password2": "a long enough password 1"},
+    )  # fmt: skip
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:3000]
+    address = EmailAddress.objects.get(email="colleague@example.com")
+    assert (address.verified, address.primary) == (True, True)
+
+    signed_in = client.post(
+        reverse("account_login"),
+        {"login": "colleague@example.com", "password": "a long enough password 1"},
+    )
+    assert signed_in.status_code == HTTPStatus.FOUND
+    assert "confirm-email" not in signed_in.url
+    assert client.session.get("_auth_user_id") == str(address.user_id)
+
+
+def test_changing_an_address_in_the_users_admin_makes_it_the_trusted_primary(admin_client):
+    user = get_user_model().objects.create_user("colleague", "old@example.com", "x" * 12)
+    url = reverse("admin:auth_user_change", args=[user.pk])
+    page = admin_client.get(url)
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(email="new@example.com", date_joined_0="2026-01-01", date_joined_1="00:00:00")
+    data.pop("password", None)
+    data.pop("groups", None)
+    data.pop("user_permissions", None)
+    admin_client.post(url, data)
+    primary = EmailAddress.objects.get(user=user, primary=True)
+    assert (primary.email, primary.verified) == ("new@example.com", True)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Erasure, PreferenceChange, Subscription, Topic
-from accounts.services.people import preference_set
+from accounts.services.people import account_erase, preference_set
 from policy.models import Acceptance, Choice, ContactMessage, Incident, NewUse, Notice
 from policy.services.ledger import acceptance_record, review_submit
 from policy.services.versions import version_publish
@@ -207,3 +207,13 @@ def test_deleting_ones_own_account_is_the_same_erasure(client, dora):
     response = client.post(reverse("account_delete"), {"confirmation": "dora"})
     assert response.status_code == HTTPStatus.FOUND
     assert_erased(dora.pk, by=None)
+
+
+def test_an_erased_persons_notices_say_so_in_the_notice_list(admin_client, admin_user, dora):
+    account_erase(user=dora, by=admin_user)
+
+    page = admin_client.get(reverse("admin:policy_notice_changelist")).content.decode()
+
+    assert page.count("erased (the person&#x27;s data was erased)") == 2
+    assert "no verified address" not in page
+    assert "dora@example.com" not in page

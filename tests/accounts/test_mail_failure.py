@@ -63,3 +63,24 @@ def test_unknown_address_fails_the_same_way_as_a_known_one(client, alice, mail_s
     known = client.post(reverse("account_username_reminder"), {"email": "alice@example.com"})
     unknown = client.post(reverse("account_username_reminder"), {"email": "nobody@example.com"})
     assert known.status_code == unknown.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+
+
+def test_a_security_notice_that_fails_does_not_undo_the_change_or_say_it_did(
+    client, alice, mail_server_down, caplog
+):
+    """Changing a password sends a notice; the change stands when that mail cannot go."""
+    from tests.factories import PASSWORD, login, reauthenticate
+
+    login(client)
+    reauthenticate(client, reverse("account_change_password"))
+    new = "a brand new password 2"
+    response = client.post(
+        reverse("account_change_password"),
+        {"oldpassword": PASSWORD, "password1": new, "password2": new},
+    )
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert "nothing was saved" not in response.content.decode()
+    alice.refresh_from_db()
+    assert alice.check_password(new)
+    assert "security notice account/email/password_changed" in caplog.text

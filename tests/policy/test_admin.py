@@ -132,6 +132,30 @@ def test_publish_is_confirmed_then_stamps_who_and_when(client, privacy):
     assert privacy.versions.current().pk == draft.pk
 
 
+def test_the_publish_page_compares_with_the_latest_published_version_even_if_scheduled(
+    admin_client, privacy
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    v1 = privacy.versions.get(number=1)
+    make_published(
+        privacy, body=v1.body + "\n\nScheduled sentence.", summary="Two.",
+        effective_at=timezone.now() + timedelta(days=40),
+    )  # fmt: skip
+    draft = make_draft(privacy, body=v1.body + "\n\nScheduled sentence. Third.", summary="3")
+
+    page = admin_client.get(reverse("admin:policy_policyversion_publish", args=[draft.pk]))
+
+    html = page.content.decode()
+    assert "Changes against the latest published version (Privacy Policy v2)" in html
+    assert "scheduled to take effect" in html
+    redline = html.split("policy-preview--full")[1]
+    assert "<ins" in redline and "Third." in redline
+    assert "Scheduled sentence" not in redline.split("<ins")[1].split("</ins>")[0]
+
+
 def test_publish_shows_why_it_refused(admin_client, privacy):
     draft = make_draft(privacy, summary="")
     response = admin_client.post(reverse("admin:policy_policyversion_publish", args=[draft.pk]))

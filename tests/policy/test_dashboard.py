@@ -110,6 +110,18 @@ def test_it_says_when_notices_were_never_made(
     assert "1 thing needs attention now." in words
 
 
+def test_notices_not_made_yet_show_as_being_prepared_never_as_done(
+    admin_client, privacy, people, live_setup, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version_publish(version=make_material_draft(privacy), by=None)  # queued; nobody runs it
+    words = text(admin_client.get(DASHBOARD).content.decode())
+    row = words.split("Privacy Policy v2")[-1].split("Messages to the privacy team")[0]
+    assert "Being prepared: the background worker is making one notice per person." in row
+    assert "Done." not in row
+    assert "Nothing needs attention now." in words  # not yet: it may just be starting
+
+
 def test_it_shows_open_messages_and_the_age_of_the_oldest(admin_client, privacy, live_setup):
     old = ContactMessage.objects.create(
         name="V", email="v@example.org", subject="Old", message="?",
