@@ -1,7 +1,13 @@
-"""Account forms: signup with policy acceptance, the username reminder, preferences, a changed
-answer about a new use, deletion."""
+"""Account forms: signup with policy acceptance, login and the password and code fields as password
+managers expect them, the username reminder, preferences, a changed answer about a new use, a
+privacy request, deletion."""
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.account.forms import ResetPasswordKeyForm as AllauthResetPasswordKeyForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.mfa.base.forms import AuthenticateForm as AllauthMFAAuthenticateForm
+from allauth.mfa.base.forms import ReauthenticateForm as AllauthMFAReauthenticateForm
+from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from django import forms
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
@@ -73,6 +79,52 @@ class SignupForm(AllauthSignupForm):
             # which addresses have accounts. Hash once here, as creating the account would.
             make_password(cleaned.get("password1"))
         return cleaned
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's login, telling password managers the field takes a username (or an email)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].widget.attrs["autocomplete"] = "username"
+
+
+class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
+    """The new-password page, naming the account so a password manager saves it under it."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.user is not None:
+            self.fields["username"] = forms.CharField(
+                label="Account",
+                required=False,
+                disabled=True,  # shown, never read back from the POST
+                initial=self.user.get_username(),
+                widget=forms.TextInput(attrs={"autocomplete": "username", "readonly": True}),
+            )
+            self.order_fields(["username", "password1", "password2"])
+
+
+class _NumericCode:
+    """A one-time code field: phones offer the digit pad and the code from the text message."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].widget.attrs.update(
+            {"autocomplete": "one-time-code", "inputmode": "numeric"}
+        )
+
+
+class MFAAuthenticateForm(_NumericCode, AllauthMFAAuthenticateForm):
+    pass
+
+
+class MFAReauthenticateForm(_NumericCode, AllauthMFAReauthenticateForm):
+    pass
+
+
+class ActivateTOTPForm(_NumericCode, AllauthActivateTOTPForm):
+    pass
 
 
 class UsernameReminderForm(forms.Form):

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db import transaction
 from django.urls import include, path
-from django.views.generic import TemplateView
+from django.views.generic import RedirectView, TemplateView
 
 from accounts.urls import privacy_request_patterns
 from pamedspa.health import healthz
@@ -19,6 +19,12 @@ urlpatterns = [
         name="home",
     ),
     path("healthz/", healthz, name="healthz"),
+    # Where password managers look for the page that changes a password (W3C change-password URL).
+    path(
+        ".well-known/change-password",
+        RedirectView.as_view(pattern_name="account_change_password"),
+        name="well_known_change_password",
+    ),
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("accounts/", include("allauth.urls")),

@@ -8,7 +8,7 @@ from tests.factories import PASSWORD
 
 def header(page):
     """The account links and buttons in the site header."""
-    return page.get_by_role("navigation", name="Account")
+    return page.get_by_role("navigation", name="Account", exact=True)
 
 
 def expect_heading(page, text: str) -> None:
@@ -25,7 +25,7 @@ def sign_in(page, login: str, password: str) -> None:
     expect_heading(page, "Sign In")
     page.locator("[name=login]").fill(login)
     page.locator("[name=password]").fill(password)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Sign In", exact=True).click()
 
 
 def log_in(page, login: str, password: str) -> None:
