@@ -1,11 +1,14 @@
-"""Turn a mail server failure into a clear page instead of a 500, with nothing left half-made."""
+"""Account middleware: a mail server failure becomes a clear page instead of a 500, with nothing
+left half-made; a browser's Global Privacy Control signal is honoured for signed-in people."""
 
 import logging
 
+from allauth.account.adapter import get_adapter
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
 from .adapters import EmailDeliveryFailed
+from .services.gpc import gpc_catalog_stamp, gpc_honour
 
 logger = logging.getLogger(__name__)
 
@@ -33,3 +36,30 @@ class EmailDeliveryFailedMiddleware:
         response = TemplateResponse(request, "account/email_delivery_failed.html", status=503)
         response.headers["Retry-After"] = "60"
         return response
+
+
+class GlobalPrivacyControlMiddleware:
+    """Honour `Sec-GPC: 1` for signed-in people: once per session, and again when the topics or
+    new uses change (accounts.services.gpc says what it turns off and why only once)."""
+
+    SESSION_KEY = "gpc_honoured"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            request.headers.get("Sec-GPC", "").strip() == "1"
+            and request.method in {"GET", "HEAD"}
+            and request.user.is_authenticated
+        ):
+            stamp = gpc_catalog_stamp()
+            if request.session.get(self.SESSION_KEY) != stamp:
+                adapter = get_adapter(request)
+                gpc_honour(
+                    user=request.user,
+                    ip_address=adapter.get_client_ip(request),
+                    user_agent=adapter.get_http_user_agent(request),
+                )
+                request.session[self.SESSION_KEY] = stamp
+        return self.get_response(request)

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.GlobalPrivacyControlMiddleware",
     "accounts.middleware.EmailDeliveryFailedMiddleware",
 ]
 

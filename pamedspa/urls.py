@@ -6,6 +6,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
 from accounts.urls import privacy_request_patterns
+from accounts.views.account import gpc_support
 from pamedspa.health import healthz
 
 # Every rate limit's answer, allauth's included: the 429 page with Retry-After.
@@ -20,6 +21,7 @@ urlpatterns = [
     ),
     path("healthz/", healthz, name="healthz"),
     # Where password managers look for the page that changes a password (W3C change-password URL).
+    path(".well-known/gpc.json", gpc_support, name="well_known_gpc"),
     path(
         ".well-known/change-password",
         RedirectView.as_view(pattern_name="account_change_password"),

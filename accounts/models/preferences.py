@@ -72,6 +72,7 @@ class PreferenceMethod(models.TextChoices):
     PREFERENCES = "preferences", "on the preferences page"
     SIGNUP = "signup", "at signup"
     UNSUBSCRIBE = "unsubscribe", "from an unsubscribe link"
+    GPC = "gpc", "by their browser's Global Privacy Control"
 
 
 class PreferenceChange(LedgerRecord):

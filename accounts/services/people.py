@@ -84,14 +84,21 @@ def preference_set(
     method: str,
     ip_address: str | None,
     user_agent: str,
+    record_unchanged: bool = False,
 ) -> bool:
-    """Turn `topic` on or off for `user`; returns whether anything changed (and was recorded)."""
+    """Turn `topic` on or off for `user`; returns whether anything changed.
+
+    A change is recorded in the ledger; no change is recorded only with `record_unchanged`
+    (Global Privacy Control puts its answer on record even where it was already the state).
+    """
     subscription, _ = Subscription.objects.select_for_update().get_or_create(user=user, topic=topic)
-    if subscription.opted_in == opted_in:
+    changed = subscription.opted_in != opted_in
+    if not changed and not record_unchanged:
         return False  # no change, nothing to record (everything starts off)
-    subscription.opted_in = opted_in
-    subscription.updated_at = timezone.now()
-    subscription.save(update_fields=["opted_in", "updated_at"])
+    if changed:
+        subscription.opted_in = opted_in
+        subscription.updated_at = timezone.now()
+        subscription.save(update_fields=["opted_in", "updated_at"])
     PreferenceChange.objects.create(
         user=user,
         topic=topic,
@@ -100,7 +107,7 @@ def preference_set(
         ip_address=ip_address,
         user_agent=user_agent[:512],
     )
-    return True
+    return changed
 
 
 def unsubscribe_token(*, user, topic: Topic) -> str:

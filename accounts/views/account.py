@@ -22,6 +22,7 @@ from policy.services.ledger import choice_change
 
 from ..forms import ChoiceChangeForm, DeleteAccountForm, PreferencesForm, UsernameReminderForm
 from ..models import Subscription, Topic
+from ..services.gpc import gpc_history
 from ..services.people import (
     account_erase,
     account_export,
@@ -130,7 +131,15 @@ def preferences(request: HttpRequest) -> HttpResponse:
             else "Nothing changed.",
         )
         return redirect("account_preferences")
-    return render(request, "account/preferences.html", {"form": form})
+    return render(
+        request,
+        "account/preferences.html",
+        {
+            "form": form,
+            "gpc_sent": request.headers.get("Sec-GPC", "").strip() == "1",
+            "gpc_history": gpc_history(request.user),
+        },
+    )
 
 
 @csrf_exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" with no form or cookie
@@ -207,3 +216,16 @@ def _send_deletion_notice(request: HttpRequest, address: str, username: str) -> 
         get_adapter(request).send_mail(
             "account/email/account_deleted", address, {"username": username}
         )
+
+
+# When the site began to honour Global Privacy Control (the spec's "lastUpdate").
+GPC_SINCE = "2026-11-30"
+
+
+@require_safe
+@transaction.non_atomic_requests
+def gpc_support(request: HttpRequest) -> HttpResponse:
+    """/.well-known/gpc.json: this site honours Global Privacy Control (GPC spec, section 3.3)."""
+    response = JsonResponse({"gpc": True, "lastUpdate": GPC_SINCE})
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -62,7 +62,7 @@ class NewUseInline(admin.TabularInline):
 
     model = NewUse
     extra = 0
-    fields = ["name", "purpose", "description"]
+    fields = ["name", "purpose", "description", "shares_data"]
 
     def has_add_permission(self, request, obj=None):
         return (obj is None or not obj.is_published) and super().has_add_permission(request, obj)

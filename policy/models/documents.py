@@ -333,6 +333,12 @@ class NewUse(models.Model):
     description = models.TextField(
         help_text="What the data is used for, in plain words; shown beside Allow / Don't allow."
     )
+    shares_data = models.BooleanField(
+        "sells or shares data",
+        default=False,
+        help_text="Tick if this use sells people's data or shares it with others. People whose "
+        "browser sends the Global Privacy Control signal are answered “Don't allow” for it.",
+    )
 
     class Meta:
         ordering = ["version", "pk"]

@@ -67,6 +67,7 @@ class ConsentMethod(models.TextChoices):
     REVIEW = "review", "on the review page"
     EMAIL_LINK = "email_link", "from an email link"
     ACCOUNT = "account", "on their account page"
+    GPC = "gpc", "by their browser's Global Privacy Control"
 
 
 class Acceptance(LedgerRecord):

@@ -87,15 +87,41 @@ def choice_change(
         raise ValidationError("You have not been asked about this use of your data.")
     if latest.allowed == allowed:
         return None
-    # The text in force now, unless the answer is about a version that is not in force yet.
-    current = PolicyVersion.objects.filter(document_id=latest.version.document_id).current()
-    version = max(filter(None, [current, latest.version]), key=lambda v: v.number)
+    return choice_record(
+        user=user,
+        new_use=latest.new_use,
+        allowed=allowed,
+        method=method,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        since=latest.version,
+    )
+
+
+def choice_record(
+    *,
+    user: AbstractBaseUser,
+    new_use: NewUse,
+    allowed: bool,
+    method: str,
+    ip_address: str | None,
+    user_agent: str,
+    since: PolicyVersion | None = None,
+) -> Choice:
+    """Record one answer about `new_use`, under the policy version in force now.
+
+    If the use (or `since`, the version of the answer it replaces) is not in force yet, the
+    answer is recorded under that scheduled version instead.
+    """
+    asked_in = since or new_use.version
+    current = PolicyVersion.objects.filter(document_id=asked_in.document_id).current()
+    version = max(filter(None, [current, asked_in, new_use.version]), key=lambda v: v.number)
     return Choice.objects.create(
         user=user,
         version=version,
         version_sha256=version.sha256,
-        new_use=latest.new_use,
-        purpose=purpose,
+        new_use=new_use,
+        purpose=new_use.purpose,
         allowed=allowed,
         method=method,
         ip_address=ip_address,
