@@ -3,6 +3,7 @@
 import logging
 import smtplib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db.models import Q
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from policy.delivery.messages import automated
 from policy.services.ledger import acceptance_record
@@ -20,6 +22,17 @@ logger = logging.getLogger(__name__)
 
 class EmailDeliveryFailed(Exception):
     """The mail server could not take a message; the request that needed it must not stand."""
+
+
+# What the "check your email" page needs to send the link again: the address typed at signup,
+# and the new account, if there is one (none when the address was taken).
+SIGNUP_EMAIL, SIGNUP_USER = "signup_email", "signup_user"
+
+
+def remember_signup(request, *, email: str, user) -> None:
+    if request is not None and hasattr(request, "session"):
+        request.session[SIGNUP_EMAIL] = email
+        request.session[SIGNUP_USER] = user.pk if user is not None else None
 
 
 @dataclass(frozen=True)
@@ -34,6 +47,12 @@ class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Send with the site's name; a mail server that fails raises EmailDeliveryFailed."""
         context = {"current_site": self._site(), "site_name": settings.SITE_NAME, **context}
+        if template_prefix == "account/email/password_reset_key":
+            # The mail says how long its link works (Django's PASSWORD_RESET_TIMEOUT).
+            context["reset_link_minutes"] = settings.PASSWORD_RESET_TIMEOUT // 60
+            context["reset_link_expires"] = timezone.localtime() + timedelta(
+                seconds=settings.PASSWORD_RESET_TIMEOUT
+            )
         try:
             super().send_mail(template_prefix, email, context)
         except (smtplib.SMTPException, OSError) as error:
@@ -66,6 +85,7 @@ class AccountAdapter(DefaultAccountAdapter):
     def save_user(self, request, user, form, commit=True):
         """Create the account and record which exact policy version was accepted."""
         user = super().save_user(request, user, form, commit=commit)
+        remember_signup(request, email=user.email, user=user)
         if commit:
             acceptance_record(
                 user=user,
@@ -83,6 +103,12 @@ class AccountAdapter(DefaultAccountAdapter):
             "try again, or reset your password to sign in now."
         ),
     }
+
+    def send_account_already_exists_mail(self, email: str) -> None:
+        """A signup with a taken address: the same "check your email" page, and the same
+        resend button, as a new one (see `remember_signup`)."""
+        super().send_account_already_exists_mail(email)
+        remember_signup(self.request, email=email, user=None)
 
     def _get_login_attempts_cache_key(self, request, **credentials) -> str:
         """The failed-login counter's key: the account, whichever of its names was typed.

@@ -9,6 +9,7 @@ from .views import requests
 urlpatterns = [
     path("", views.overview, name="account_overview"),
     path("choices/", views.change_choice, name="account_change_choice"),
+    path("confirm-email/again/", views.resend_confirmation, name="account_resend_confirmation"),
     path("username/", views.username_reminder, name="account_username_reminder"),
     path("username/sent/", views.username_reminder_done, name="account_username_reminder_done"),
     path("preferences/", views.preferences, name="account_preferences"),

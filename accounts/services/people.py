@@ -24,7 +24,8 @@ from ..models import Erasure, PreferenceChange, Subscription, Topic
 
 
 def username_reminder_send(*, request: HttpRequest, email: str) -> None:
-    """Email the usernames of the active accounts that verified `email`.
+    """Email the usernames of the active accounts that verified `email`, at that verified
+    address as it is stored (not as it was typed).
 
     When none does, the visitor gets the same answer, and (following allauth's
     ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS) the address gets a note that no account uses it, so
@@ -35,12 +36,13 @@ def username_reminder_send(*, request: HttpRequest, email: str) -> None:
         .select_related("user")
         .order_by("user__username")
     )
+    addresses = list(addresses)
     users = [address.user for address in addresses]
     adapter = get_adapter(request)
     if users:
         adapter.send_mail(
             "account/email/username_reminder",
-            email,
+            addresses[0].email,  # the address as verified, not as typed ("ALICE@Example.com")
             {
                 "usernames": [user.get_username() for user in users],
                 "login_url": request.build_absolute_uri(reverse("account_login")),
@@ -53,6 +55,21 @@ def username_reminder_send(*, request: HttpRequest, email: str) -> None:
             email,
             {"signup_url": request.build_absolute_uri(reverse("account_signup"))},
         )
+
+
+def confirmation_resend(*, request: HttpRequest, email: str, user_id: int | None) -> None:
+    """Send the signup's confirmation link again, or, when the address was taken at signup,
+    the "you already have an account" note again: one email either way, as at signup."""
+    address = (
+        EmailAddress.objects.filter(user_id=user_id, email__iexact=email, verified=False).first()
+        if user_id
+        else None
+    )
+    if address is not None:
+        address.send_confirmation(request, signup=True)
+    elif user_id is None:
+        get_adapter(request).send_account_already_exists_mail(email)
+    # else: confirmed already; the page says so
 
 
 def email_address_trust(*, user) -> EmailAddress | None:

@@ -3,6 +3,7 @@
 from allauth.account.adapter import get_adapter
 from allauth.account.decorators import reauthentication_required
 from allauth.core.context import request_context
+from allauth.core.exceptions import ReauthenticationRequired
 from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -13,19 +14,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from policy.models import Acceptance, Choice
 from policy.services.ledger import choice_change
 
+from ..adapters import SIGNUP_EMAIL, SIGNUP_USER
 from ..forms import ChoiceChangeForm, DeleteAccountForm, PreferencesForm, UsernameReminderForm
 from ..models import Subscription, Topic
 from ..services.gpc import gpc_history
 from ..services.people import (
     account_erase,
     account_export,
+    confirmation_resend,
     preference_set,
     unsubscribe_token_read,
     username_reminder_send,
@@ -168,14 +171,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 def your_data(request: HttpRequest) -> HttpResponse:
     """What the site keeps about you and why, with a download of all of it."""
-    return render(request, "account/your_data.html")
+    return render(request, "account/your_data.html", {"confirmed": "confirmed" in request.GET})
+
+
+# Raises allauth's ReauthenticationRequired unless the person confirmed their password lately.
+_check_recent_password = reauthentication_required(lambda request: None)
 
 
 @require_POST
 @login_required
-@reauthentication_required
 def your_data_download(request: HttpRequest) -> HttpResponse:
-    """Everything the site holds about you, as one JSON file (after re-authentication)."""
+    """Everything the site holds about you, as one JSON file (after re-authentication).
+
+    Without a recent one, the person confirms their password and comes back to the data page,
+    where the button now downloads at once. (Replaying the POST after the password, as allauth
+    otherwise does, would leave them on the password page while the file downloads.)
+    """
+    try:
+        _check_recent_password(request)
+    except ReauthenticationRequired:
+        method = get_adapter(request).get_reauthentication_methods(request.user)[0]
+        back = reverse("account_data") + "?confirmed"
+        return redirect(f"{method['url']}?{urlencode({'next': back})}")
     response = JsonResponse(account_export(user=request.user), json_dumps_params={"indent": 2})
     name = f"pamedspa-{request.user.get_username()}-{timezone.now():%Y%m%d}.json"
     # Usernames may be any Unicode letters: this writes filename*=utf-8'' when needed.
@@ -184,11 +201,16 @@ def your_data_download(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _posting(request: HttpRequest) -> bool:
+    return request.method == "POST"
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 @login_required
-@reauthentication_required
+@reauthentication_required(enabled=_posting)  # read first; the password comes with the button
 def delete_account(request: HttpRequest) -> HttpResponse:
-    """Say exactly what happens, ask for the username, then delete and confirm by email."""
+    """Say exactly what happens, ask for the username, then the password, then delete and
+    confirm by email."""
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         user = request.user
@@ -229,3 +251,17 @@ def gpc_support(request: HttpRequest) -> HttpResponse:
     response = JsonResponse({"gpc": True, "lastUpdate": GPC_SINCE})
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+@require_POST
+def resend_confirmation(request: HttpRequest) -> HttpResponse:
+    """The "check your email" page's button: the same email again, at most once in 3 minutes."""
+    email = request.session.get(SIGNUP_EMAIL)
+    if not email:
+        messages.info(request, "Sign in, and we will send a new confirmation link if you need one.")
+        return redirect("account_login")
+    if limited := consume_or_429(request, action="confirm_email", key=email.lower()):
+        return limited
+    confirmation_resend(request=request, email=email, user_id=request.session.get(SIGNUP_USER))
+    messages.success(request, f"We sent the email again to {email}.")
+    return redirect("account_email_verification_sent")

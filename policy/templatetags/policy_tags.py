@@ -4,6 +4,7 @@ spambots cannot read."""
 from django import template
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from ..models import PRIVACY
@@ -35,3 +36,15 @@ def contact_email_link() -> str:
     address = _entities(settings.PRIVACY_CONTACT_EMAIL)
     # Safe: every character of the address is a numeric character reference.
     return mark_safe(f'<a href="{_entities("mailto:")}{address}">{address}</a>')  # nosec B308 B703
+
+
+@register.filter
+def machine_time(value) -> str:
+    """A date and time for machines (`<time datetime>`, meta tags): ISO 8601 to the second.
+
+    Django's `date:'c'` keeps microseconds, which HTML's `datetime` attribute refuses (at most
+    three decimals).
+    """
+    if not value:
+        return ""
+    return timezone.localtime(value).isoformat(timespec="seconds")

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.formats import date_format
-from django.utils.html import escape
+from django.utils.html import escape, format_html
 from django.views.decorators.http import require_safe
 
 from .. import redline
@@ -145,8 +145,29 @@ class VersionFeed(Feed):
     def subtitle(self, document: Document) -> str:
         return f"Every published version of the {document.title}, newest first."
 
+    author_name = settings.SITE_NAME  # the W3C validator wants an author, per entry or here
+
+    def author_link(self) -> str:
+        return reverse("home")
+
     def items(self, document: Document):
-        return document.versions.published().select_related("document").order_by("-number")[:50]
+        versions = list(
+            document.versions.published().select_related("document").order_by("-number")[:51]
+        )
+        # Each entry links to what changed since the version before it: the next one down.
+        for version, previous in zip(versions, [*versions[1:], None], strict=True):
+            version.previous_number = previous.number if previous else None
+        return versions[:50]
+
+    def item_link(self, version: PolicyVersion) -> str:
+        """What changed in this version: the comparison with the one before, if any."""
+        if version.previous_number is None:
+            return version.get_absolute_url()
+        args = [version.document.slug, version.previous_number, version.number]
+        return reverse("policy:compare", args=args)
+
+    def item_categories(self, version: PolicyVersion) -> list[str]:
+        return ["material change" if version.is_material else "minor change"]
 
     def item_title(self, version: PolicyVersion) -> str:
         effective = date_format(timezone.localtime(version.effective_at), "F j, Y")
@@ -154,7 +175,14 @@ class VersionFeed(Feed):
 
     def item_description(self, version: PolicyVersion) -> str:
         # Atom carries the description as HTML: the summary is plain text.
-        return linebreaksbr(escape(version.summary))
+        kind = (
+            "Material change: people are told by email and asked about any new use of data."
+            if version.is_material
+            else "Minor change."
+        )
+        return format_html(
+            "<p><strong>{}</strong></p><p>{}</p>", kind, linebreaksbr(escape(version.summary))
+        )
 
     def item_pubdate(self, version: PolicyVersion):
         return version.published_at

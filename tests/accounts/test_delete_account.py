@@ -111,11 +111,12 @@ def test_delete_by_an_anonymous_post_deletes_nothing(client, alice):
     assert get_user_model().objects.filter(pk=alice.pk).exists()
 
 
-def test_delete_page_needs_reauthentication(client, alice):
+def test_the_delete_page_explains_before_it_asks_for_the_password(client, alice):
     login(client)  # a fresh login is not a re-authentication
     response = client.get(reverse("account_delete"))
-    assert response.status_code == HTTPStatus.FOUND
-    assert response.url.startswith(reverse("account_reauthenticate"))
+    assert response.status_code == HTTPStatus.OK
+    assert "This cannot be undone." in response.content.decode()
+    # The password is asked for only once the person presses the button (next test).
 
 
 def test_deleting_without_reauthentication_deletes_nothing(

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.factories import PASSWORD, link_in, signup_data
+from tests.factories import PASSWORD, link_in, make_verified_user, signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +70,48 @@ def test_logging_in_unverified_sends_a_fresh_link_after_the_cooldown(
     client.post(reverse("account_login"), {"login": "dave", "password": PASSWORD})
     assert len(mailoutbox) == 2
     assert link_in(mailoutbox[-1], CONFIRM)
+
+
+RESEND = reverse("account_resend_confirmation")
+
+
+def test_the_check_your_email_page_offers_to_send_the_link_again(client, mailoutbox, privacy):
+    client.post(reverse("account_signup"), signup_data(username="frank", email="frank@example.com"))
+    page = client.get(reverse("account_email_verification_sent")).content.decode()
+    assert "Send the email again" in page and "frank@example.com" in page
+
+    too_soon = client.post(RESEND)
+    assert too_soon.status_code == HTTPStatus.TOO_MANY_REQUESTS
+    assert too_soon.headers["Retry-After"]
+    assert len(mailoutbox) == 1
+
+    cache.clear()  # as if the 3 minutes had passed
+    again = client.post(RESEND, follow=True)
+    assert "We sent the email again to frank@example.com." in again.content.decode()
+    first, second = mailoutbox
+    assert second.to == ["frank@example.com"]
+    assert second.subject == first.subject
+    assert "/accounts/confirm-email/" in second.body
+
+
+def test_a_taken_address_gets_the_same_page_and_one_email_again(client, mailoutbox, privacy):
+    make_verified_user("alice")
+    client.post(
+        reverse("account_signup"), signup_data(username="mallory", email="alice@example.com")
+    )
+    page = client.get(reverse("account_email_verification_sent")).content.decode()
+    assert "Send the email again" in page
+    cache.clear()
+
+    again = client.post(RESEND, follow=True)
+
+    assert "We sent the email again to alice@example.com." in again.content.decode()
+    assert [m.to for m in mailoutbox] == [["alice@example.com"]] * 2
+    assert mailoutbox[0].subject == mailoutbox[1].subject  # "account already exists", again
+
+
+def test_resending_without_a_signup_in_this_session_sends_nothing(client, mailoutbox):
+    response = client.post(RESEND)
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == reverse("account_login")
+    assert not mailoutbox

@@ -40,6 +40,20 @@ def test_reset_mail_states_the_username(client, alice, mailoutbox):
     assert "your username is alice" in mailoutbox[0].body
 
 
+def test_reset_mail_says_when_its_link_expires(client, alice, mailoutbox, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from django.utils.formats import date_format
+
+    settings.PASSWORD_RESET_TIMEOUT = 60 * 60
+    client.post(reverse("account_reset_password"), {"email": "alice@example.com"})
+    expires = timezone.localtime() + timedelta(hours=1)
+    body = mailoutbox[0].body
+    assert "The link works once, and only for 60 minutes (until " in body
+    assert date_format(expires, "F j") in body
+
+
 def test_reset_sets_the_new_password_and_ends_other_sessions(client, alice, mailoutbox):
     other_browser = Client()
     other_browser.force_login(alice)

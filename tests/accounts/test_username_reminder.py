@@ -147,3 +147,9 @@ def test_the_limit_is_per_client_ip(client, settings):
     assert remind(client, "b@example.com", REMOTE_ADDR="192.0.2.2").status_code == HTTPStatus.FOUND
     limited = remind(client, "c@example.com", REMOTE_ADDR="192.0.2.1")
     assert limited.status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_the_reminder_goes_to_the_stored_address_not_as_typed(client, alice, mailoutbox):
+    client.post(REMIND, {"email": "  ALICE@Example.COM ", "website": ""})
+    [message] = mailoutbox
+    assert message.to == ["alice@example.com"]

@@ -205,13 +205,18 @@ def test_download_without_reauthentication_asks_for_the_password_and_sends_nothi
     assert b"alice@example.com" not in response.content
 
 
-def test_reauthenticating_resumes_the_download(client, alice):
+def test_after_reauthenticating_the_person_lands_back_on_the_data_page(client, alice):
     login(client)
     asked = client.post(reverse("account_data_download"))
     wrong = client.post(asked.url, {"password": "not my password"})
     assert wrong.status_code == HTTPStatus.OK
     assert "Content-Disposition" not in wrong.headers
-    response = client.post(asked.url, {"password": PASSWORD})
+    confirmed = client.post(asked.url, {"password": PASSWORD})
+    assert confirmed.status_code == HTTPStatus.FOUND
+    assert confirmed.url == reverse("account_data") + "?confirmed"
+    page = client.get(confirmed.url).content.decode()
+    assert "you confirmed it's you. Press the button to download" in page
+    response = client.post(reverse("account_data_download"))  # no second password
     assert response.status_code == HTTPStatus.OK
     assert response.headers["Content-Disposition"].startswith("attachment;")
     assert json.loads(response.content)["account"]["username"] == "alice"

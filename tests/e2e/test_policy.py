@@ -171,3 +171,31 @@ def test_csp_blocks_inline_styles_and_the_console_guard_reports_it(page, browser
     assert body.evaluate("element => getComputedStyle(element).color") == color_before
     assert any("Content Security Policy" in error for error in browser_errors)
     browser_errors.clear()  # expected here; any other error still fails the test
+
+
+def test_printing_leaves_out_the_policy_change_banner_but_not_the_version_status(page):
+    from django.utils import timezone
+
+    privacy = Document.objects.get(slug="privacy")
+    draft = version_draft_save(
+        version=PolicyVersion(
+            document=privacy, title="Privacy Policy", body="## 1. New\n\nText.",
+            summary="We may share data.", is_material=True, effective_at=timezone.now(),
+        ),
+        by=None,
+    )  # fmt: skip
+    version_publish(version=draft, by=None, override_reason="test: now")
+
+    page.goto("/privacy/")
+    banner = page.locator(".banner")
+    expect(banner).to_be_visible()
+    page.emulate_media(media="print")
+    expect(banner).to_be_hidden()
+    expect(page.locator(".policy__body")).to_be_visible()
+
+    page.emulate_media(media="screen")
+    page.goto("/privacy/versions/1/")
+    status = page.locator(".notice").first
+    expect(status).to_be_visible()
+    page.emulate_media(media="print")
+    expect(status).to_be_visible()  # a printed old version still says it is not current

@@ -7,6 +7,9 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from policy.services.versions import version_publish
@@ -65,15 +68,21 @@ def test_feed_lists_each_published_version_newest_first_with_its_summary(client,
         "Version 2, effective May 6, 2024",
         "Version 1, effective January 3, 2009",
     ]
-    # The summary is carried as HTML (type="html"), so a reader decodes it once more.
-    summaries = [html.unescape(e.findtext(f"{ATOM}summary")) for e in entries]
-    assert summaries == [version_2.summary, SEED_SUMMARY]
+    # The summary is carried as HTML (type="html"), so a reader decodes it once more; it says
+    # first whether the change is material.
+    summaries = [e.findtext(f"{ATOM}summary") for e in entries]
+    assert summaries == [
+        f"<p><strong>Minor change.</strong></p><p>{html.escape(version_2.summary)}</p>",
+        f"<p><strong>Minor change.</strong></p><p>{SEED_SUMMARY}</p>",
+    ]
+    assert [e.find(f"{ATOM}category").get("term") for e in entries] == ["minor change"] * 2
     assert [e.findtext(f"{ATOM}id") for e in entries] == [
         f"urn:sha256:{version_2.sha256}",
         f"urn:sha256:{seed.sha256}",
     ]
+    # Each entry links to what changed: the comparison with the version before it.
     assert [e.find(f"{ATOM}link").get("href") for e in entries] == [
-        "http://testserver/privacy/versions/2/",
+        "http://testserver/privacy/versions/1/compare/2/",
         "http://testserver/privacy/versions/1/",
     ]
 
@@ -105,7 +114,31 @@ def test_feed_summary_is_html_escaped_text(client, privacy):
     summary = feed_entries(client)[0].find(f"{ATOM}summary")
     assert summary.get("type") == "html"
     # A feed reader renders this as HTML, so the literal "<tracking>" must arrive escaped.
-    assert summary.text == "Removed the &lt;tracking&gt; pixels."
+    assert summary.text.endswith("<p>Removed the &lt;tracking&gt; pixels.</p>")
+
+
+def test_feed_says_which_entries_are_material_and_has_an_author(client, privacy):
+    version_publish(version=make_material_draft(privacy), by=None)
+    root = ET.fromstring(client.get(FEED).content)
+    assert root.find(f"{ATOM}author").findtext(f"{ATOM}name") == "New Image MedSpa"
+    material = root.findall(f"{ATOM}entry")[0]
+    assert material.find(f"{ATOM}category").get("term") == "material change"
+    assert material.findtext(f"{ATOM}summary").startswith(
+        "<p><strong>Material change: people are told by email"
+    )
+
+
+def test_feed_costs_the_same_queries_however_many_versions(client, privacy):
+    def queries() -> int:
+        cache.clear()  # a cold feed: what a publish costs the first reader
+        with CaptureQueriesContext(connection) as captured:
+            client.get(FEED)
+        return len(captured)
+
+    one = queries()
+    for n in range(3):
+        make_published(privacy, summary=f"Change {n}.")
+    assert queries() == one
 
 
 def test_unknown_document_has_no_feed(client):
