@@ -8,7 +8,7 @@ MANAGE := $(BIN)/python manage.py
 # Local development defaults; real environment variables win.
 export DJANGO_DEBUG ?= on
 
-.PHONY: run serve test e2e lint format check-deploy bench lighthouse clean
+.PHONY: run serve test e2e lint format check-deploy bench lighthouse tools clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "pamedspa needs Python 3.11 or newer (set PYTHON=...)")'
@@ -42,6 +42,13 @@ serve: $(VENV)/.installed
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input --verbosity 0
 	$(BIN)/gunicorn --config pamedspa/gunicorn.conf.py --no-control-socket --bind 127.0.0.1:$(PORT) pamedspa.wsgi
+
+## tools: the W3C Nu HTML Checker (vnu.jar, from npm, pinned) that the suite runs when Java is here
+VNU_JAR_VERSION := 26.9.27
+tools: .tools/node_modules/vnu-jar/build/dist/vnu.jar
+
+.tools/node_modules/vnu-jar/build/dist/vnu.jar:
+	npm install --prefix .tools --no-audit --no-fund --ignore-scripts vnu-jar@$(VNU_JAR_VERSION)
 
 ## test: the whole suite (browser tests included) on the configured database
 test: $(VENV)/.installed-dev
@@ -81,4 +88,4 @@ lighthouse: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.lighthouse
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) .tools staticfiles .pytest_cache .ruff_cache
