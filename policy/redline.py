@@ -11,11 +11,16 @@ from django.utils.text import slugify
 
 from .rendering import parse_markdown, sanitize
 
+# A word, space or punctuation mark, with the inline formatting it wears: "strong", "em",
+# "code", or "a" followed by the link's address ("a https://…").
+Token = tuple[str, tuple[str, ...]]
+
 
 @dataclass(frozen=True)
 class Block:
     kind: str  # "heading", "paragraph" or "item"
-    text: str
+    text: str  # the plain words: what sections and blocks are matched on
+    tokens: tuple[Token, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -69,22 +74,45 @@ def _blocks(markdown: str) -> list[tuple[int, Block]]:
             depth -= 1
         elif token.type == "inline":
             opener = tokens[index - 1]
-            text = _inline_text(token)
+            pieces = _inline_tokens(token)
+            text = "".join(piece for piece, _ in pieces)
             if opener.type == "heading_open":
-                blocks.append((int(opener.tag[1]), Block("heading", text)))
+                blocks.append((int(opener.tag[1]), Block("heading", text, pieces)))
             elif text:
-                blocks.append((0, Block("item" if depth else "paragraph", text)))
+                blocks.append((0, Block("item" if depth else "paragraph", text, pieces)))
     return blocks
 
 
-def _inline_text(token) -> str:
-    parts = []
+_MARKS = {"strong_open": "strong", "em_open": "em", "s_open": "s"}
+
+
+def _inline_tokens(token) -> tuple[Token, ...]:
+    """The block's words, spaces and punctuation, each with the formatting it wears."""
+    pieces: list[Token] = []
+    wearing: list[str] = []
     for child in token.children or []:
-        if child.type in {"text", "code_inline"}:
-            parts.append(child.content)
+        if child.type in _MARKS:
+            wearing.append(_MARKS[child.type])
+        elif child.type == "link_open":
+            wearing.append(f"a {child.attrGet('href') or ''}")
+        elif child.type.endswith("_close") and wearing:
+            wearing.pop()
+        elif child.type in {"text", "code_inline"}:
+            marks = (*wearing, "code") if child.type == "code_inline" else tuple(wearing)
+            pieces += [(word, marks) for word in _TOKENS.findall(child.content)]
         elif child.type in {"softbreak", "hardbreak"}:
-            parts.append(" ")
-    return re.sub(r"\s+", " ", "".join(parts)).strip()
+            pieces.append((" ", tuple(wearing)))
+    # One space between words, none at either end, as the plain text has always had.
+    squeezed: list[Token] = []
+    for word, marks in pieces:
+        if word.isspace():
+            if squeezed and not squeezed[-1][0].isspace():
+                squeezed.append((" ", marks))
+        else:
+            squeezed.append((word, marks))
+    while squeezed and squeezed[-1][0].isspace():
+        squeezed.pop()
+    return tuple(squeezed)
 
 
 def _sections(markdown: str) -> list[Section]:
@@ -153,7 +181,7 @@ class _WordCounter:
 
 
 def _section_change(before: Section, after: Section, counter: _WordCounter) -> SectionChange:
-    title_html = _words_diff(before.title, after.title, counter)
+    title_html = _words_diff(_plain(before.title), _plain(after.title), counter)
     parts: list[tuple[str, str]] = []
     matcher = SequenceMatcher(
         None, [b.text for b in before.blocks], [b.text for b in after.blocks], autojunk=False
@@ -161,14 +189,19 @@ def _section_change(before: Section, after: Section, counter: _WordCounter) -> S
     changed = before.title != after.title
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
-            parts += [(b.kind, escape(b.text)) for b in after.blocks[j1:j2]]
+            for old_block, new_block in zip(before.blocks[i1:i2], after.blocks[j1:j2], strict=True):
+                if old_block.tokens == new_block.tokens:
+                    parts.append((new_block.kind, _formatted(new_block.tokens)))
+                else:  # the same words, formatted differently
+                    changed = True
+                    parts.append((new_block.kind, _words_diff(old_block, new_block, counter)))
             continue
         changed = True
         olds, news = before.blocks[i1:i2], after.blocks[j1:j2]
         pairs = list(zip(olds, news, strict=False))
-        parts += [(b.kind, _words_diff(a.text, b.text, counter)) for a, b in pairs]
-        parts += [(b.kind, _mark("del", b.text, counter)) for b in olds[len(pairs) :]]
-        parts += [(b.kind, _mark("ins", b.text, counter)) for b in news[len(pairs) :]]
+        parts += [(b.kind, _words_diff(a, b, counter)) for a, b in pairs]
+        parts += [(b.kind, _mark("del", b.tokens, counter)) for b in olds[len(pairs) :]]
+        parts += [(b.kind, _mark("ins", b.tokens, counter)) for b in news[len(pairs) :]]
     return SectionChange(
         status="changed" if changed else "unchanged",
         title_html=sanitize(title_html),
@@ -179,10 +212,10 @@ def _section_change(before: Section, after: Section, counter: _WordCounter) -> S
 
 def _whole(section: Section, status: str, counter: _WordCounter) -> SectionChange:
     tag = "ins" if status == "added" else "del"
-    parts = [(b.kind, _mark(tag, b.text, counter)) for b in section.blocks]
+    parts = [(b.kind, _mark(tag, b.tokens, counter)) for b in section.blocks]
     return SectionChange(
         status=status,
-        title_html=sanitize(_mark(tag, section.title, counter)),
+        title_html=sanitize(_mark(tag, _plain(section.title).tokens, counter)),
         body_html=sanitize(_render(parts)),
         anchor=_anchor(section.title),
     )
@@ -193,28 +226,95 @@ def _whole(section: Section, status: str, counter: _WordCounter) -> SectionChang
 _TOKENS = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]|\s+")
 
 
-def _words_diff(old: str, new: str, counter: _WordCounter) -> str:
-    before, after = _TOKENS.findall(old), _TOKENS.findall(new)
+def _plain(text: str) -> Block:
+    return Block("heading", text, tuple((word, ()) for word in _TOKENS.findall(text)))
+
+
+def _words_diff(old: Block, new: Block, counter: _WordCounter) -> str:
+    """The new block's words with what changed marked: each run of changes is one deletion
+    followed by one insertion, with the formatting (emphasis, links) of each side kept."""
     out: list[str] = []
-    matcher = SequenceMatcher(None, before, after, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if op == "equal":
-            out.append(escape("".join(after[j1:j2])))
+    for before, after in _runs(list(old.tokens), list(new.tokens)):
+        if before == after:
+            out.append(_formatted(after))
             continue
-        if i2 > i1:
-            out.append(_mark("del", "".join(before[i1:i2]), counter))
-        if j2 > j1:
-            out.append(_mark("ins", "".join(after[j1:j2]), counter))
+        if before:
+            out.append(_mark("del", before, counter))
+        if after:
+            out.append(_mark("ins", after, counter))
     return "".join(out)
 
 
-def _mark(tag: str, text: str, counter: _WordCounter) -> str:
-    words = len(text.split())
+def _runs(before: list[Token], after: list[Token]) -> list[tuple[list[Token], list[Token]]]:
+    """(old, new) runs: equal where old == new, changed otherwise.
+
+    A rewritten phrase must read as one deletion and one insertion, not as words interleaved
+    one by one around the spaces and small words the two happen to share. So a stretch left
+    equal between two replacements is folded into them when it has no more words than the
+    replacements on either side of it (the semantic clean-up of diff-match-patch, counted in
+    words, and only between replacements).
+    """
+    matcher = SequenceMatcher(None, before, after, autojunk=False)
+    runs = [
+        [before[i1:i2], after[j1:j2], op == "equal"] for op, i1, i2, j1, j2 in matcher.get_opcodes()
+    ]
+    folded = True
+    while folded:
+        folded = False
+        for index in range(1, len(runs) - 1):
+            old, new, equal = runs[index]
+            left, right = runs[index - 1], runs[index + 1]
+            if not equal or left[2] or right[2]:
+                continue
+            # Only inside a rewrite: words replaced on both sides. A word kept next to a pure
+            # insertion or deletion ("via email" -> "by email, in advance") stays unmarked.
+            rewrite = all(side[0] and side[1] for side in (left, right))
+            size = _length(old)
+            if (
+                rewrite
+                and size <= max(_length(left[0]), _length(left[1]))
+                and size <= max(_length(right[0]), _length(right[1]))
+            ):
+                runs[index - 1 : index + 2] = [
+                    [left[0] + old + right[0], left[1] + new + right[1], False]
+                ]
+                folded = True
+                break
+    return [(old, new) for old, new, _ in runs]
+
+
+def _length(tokens: list[Token]) -> int:
+    """How many words: spaces and punctuation between changes weigh nothing."""
+    return sum(1 for word, _ in tokens if word[0].isalnum() or word[0] == "_")
+
+
+def _formatted(tokens) -> str:
+    """Tokens as HTML, each stretch wrapped in the formatting it wears."""
+    html, start = [], 0
+    tokens = list(tokens)
+    while start < len(tokens):
+        marks = tokens[start][1]
+        end = start
+        while end < len(tokens) and tokens[end][1] == marks:
+            end += 1
+        text = escape("".join(word for word, _ in tokens[start:end]))
+        for mark in reversed(marks):
+            if mark.startswith("a "):
+                text = f'<a href="{escape(mark[2:])}">{text}</a>'
+            else:
+                text = f"<{mark}>{text}</{mark}>"
+        html.append(text)
+        start = end
+    return "".join(html)
+
+
+def _mark(tag: str, tokens, counter: _WordCounter) -> str:
+    words = len("".join(word for word, _ in tokens).split())
     if tag == "ins":
         counter.added += words
     else:
         counter.removed += words
-    return f"<{tag}>{escape(text)}</{tag}>"
+    return f"<{tag}>{_formatted(tokens)}</{tag}>"
 
 
 def _render(parts: list[tuple[str, str]]) -> str:

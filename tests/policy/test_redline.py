@@ -183,3 +183,47 @@ def test_a_section_inserted_before_a_renamed_one_does_not_steal_its_text():
     renamed = section(comparison, "change-3-keeping-data-safe")
     assert renamed.body_html == "<p>We lock our files.</p>"  # its text did not change
     assert "<del>We" not in "".join(s.body_html for s in comparison.sections)
+
+
+def test_a_rewritten_phrase_is_one_deletion_then_one_insertion_not_interleaved():
+    kept = " We never sell it, and you can say no at any time on your account page."
+    old = f"## Sharing\n\nWe share your data with our partners for marketing.{kept}\n"
+    new = f"## Sharing\n\nWe give your email address to selected clinics for marketing.{kept}\n"
+    body = section(redline.compare(old, new), "change-sharing").body_html
+    assert marked(body, "del") == ["share your data with our partners"]
+    assert marked(body, "ins") == ["give your email address to selected clinics"]
+    assert body == (
+        "<p>We <del>share your data with our partners</del>"
+        f"<ins>give your email address to selected clinics</ins> for marketing.{kept}</p>"
+    )
+
+
+def test_a_word_kept_between_two_insertions_stays_unmarked():
+    old = "## Security\n\nWe lock our files.\n"
+    new = "## Security\n\nWe lock all our paper files.\n"
+    body = section(redline.compare(old, new), "change-security").body_html
+    assert body == "<p>We lock <ins>all </ins>our<ins> paper</ins> files.</p>"
+
+
+def test_emphasis_and_links_survive_in_the_redline():
+    old = "## Rights\n\nYou **must** ask us by [email](mailto:privacy@pamedspa.biz) first.\n"
+    new = "## Rights\n\nYou **may** ask us by [email](mailto:privacy@pamedspa.biz) or *phone*.\n"
+    body = section(redline.compare(old, new), "change-rights").body_html
+    assert "<del><strong>must</strong></del><ins><strong>may</strong></ins>" in body
+    assert re.search(r'<a href="mailto:privacy@pamedspa.biz"[^>]*>email</a>', body)
+    assert "<del>first</del><ins>or <em>phone</em></ins>" in body
+
+
+def test_a_word_that_only_became_bold_shows_as_changed():
+    old = "## Rights\n\nYou may ask.\n"
+    new = "## Rights\n\nYou **may** ask.\n"
+    changed = section(redline.compare(old, new), "change-rights")
+    assert changed.status == "changed"
+    assert "<del>may</del><ins><strong>may</strong></ins>" in changed.body_html
+
+
+def test_a_link_to_a_script_does_not_survive_the_redline():
+    old = "## Links\n\nSee [us](https://pamedspa.biz).\n"
+    new = "## Links\n\nSee [us](javascript:alert(1)).\n"
+    body = section(redline.compare(old, new), "change-links").body_html
+    assert 'href="javascript' not in body and "<a " not in body.split("<ins>")[1]
