@@ -41,6 +41,12 @@ class PrivacyRequestActionForm(forms.ModelForm):
         max_length=20000,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 80}),
     )
+    file = forms.FileField(
+        label="Attach a file",
+        required=False,
+        help_text="Only for a copy of the data of an address without an account (at most 5 MB). "
+        "The requester downloads it once; then it is deleted from the site.",
+    )
 
     class Meta:
         model = PrivacyRequest
@@ -52,7 +58,7 @@ class PrivacyRequestActionForm(forms.ModelForm):
         if len(pressed) != 1:
             raise ValidationError("Press one of the buttons below to act on the request.")
         self.status = BUTTONS[pressed[0]][0]
-        request_check(self.instance, self.status, cleaned.get("text", ""))
+        request_check(self.instance, self.status, cleaned.get("text", ""), cleaned.get("file"))
         return cleaned
 
 
@@ -98,7 +104,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     date_hierarchy = "received_at"
     readonly_fields = [
         "kind", "email", "details", "account", "status", "received_at", "verified_at", "due",
-        "closed_at", "outcome", "download",
+        "closed_at", "outcome", "attached", "download",
     ]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["kind", "email", "details", "account"]}),
@@ -112,6 +118,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                     "due",
                     "closed_at",
                     "outcome",
+                    "attached",
                     "download",
                 ]
             },
@@ -119,8 +126,8 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         (
             "Act on it",
             {
-                "fields": ["text"],
-                "description": "Write here, then press a button "
+                "fields": ["text", "file"],
+                "description": "Write here (and attach a file if needed), then press a button "
                 "below. The requester is emailed each time.",
             },
         ),  # fmt: skip
@@ -154,6 +161,13 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             return "No account uses this address." if obj.verified_at else "—"
         return obj.user.get_username()
 
+    @admin.display(description="attached file")
+    def attached(self, obj: PrivacyRequest) -> str:
+        if not obj.attachment_name:
+            return "—"
+        kept = "deleted once downloaded" if obj.downloaded_at else "waiting to be downloaded"
+        return f"{obj.attachment_name} ({obj.attachment_size:,} bytes; {kept})"
+
     @admin.display(description="download")
     def download(self, obj: PrivacyRequest):
         if obj.downloaded_at:
@@ -176,7 +190,13 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         if form.status == Status.IN_PROGRESS:
             request_start(request=request, privacy_request=obj, by=request.user, note=text)
         elif form.status == Status.COMPLETED:
-            request_complete(request=request, privacy_request=obj, by=request.user, outcome=text)
+            request_complete(
+                request=request,
+                privacy_request=obj,
+                by=request.user,
+                outcome=text,
+                attachment=form.cleaned_data.get("file"),
+            )
         else:
             request_reject(request=request, privacy_request=obj, by=request.user, reason=text)
 

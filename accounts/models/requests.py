@@ -21,6 +21,7 @@ from policy.models import LedgerQuerySet, LedgerRecord
 VERIFY_FOR = timedelta(hours=24)
 DOWNLOAD_FOR = timedelta(days=7)
 URGENT_WITHIN = timedelta(days=7)
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
 
 
 def token_digest(token: str) -> str:
@@ -106,6 +107,13 @@ class PrivacyRequest(models.Model):
         blank=True,
         help_text="What we found, changed or kept, or why we refused; the requester reads it.",
     )
+    attachment = models.BinaryField(
+        blank=True,
+        editable=False,
+        help_text="A file staff attached to the answer; deleted once downloaded.",
+    )
+    attachment_name = models.CharField(max_length=200, blank=True, editable=False)
+    attachment_size = models.PositiveIntegerField(default=0, editable=False)
     verify_digest = models.CharField(max_length=64, blank=True, editable=False)
     download_digest = models.CharField(max_length=64, blank=True, editable=False)
     download_expires_at = models.DateTimeField(null=True, blank=True, editable=False)

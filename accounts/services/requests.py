@@ -8,6 +8,9 @@ like every other mail the site sends.
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from datetime import timedelta
 
 from allauth.account.adapter import get_adapter
@@ -23,7 +26,7 @@ from django.utils import timezone
 from policy.models import ContactMessage
 
 from ..models import PrivacyRequest, PrivacyRequestEvent
-from ..models.requests import DOWNLOAD_FOR, new_token
+from ..models.requests import ATTACHMENT_MAX_BYTES, DOWNLOAD_FOR, new_token
 from .people import account_erase, account_erasure_plan, account_export
 
 Status = PrivacyRequest.Status
@@ -127,9 +130,13 @@ def request_verify(*, request: HttpRequest, token: str) -> PrivacyRequest | None
     return privacy_request
 
 
-def request_check(privacy_request: PrivacyRequest, status: str, text: str = "") -> None:
+def request_check(
+    privacy_request: PrivacyRequest, status: str, text: str = "", attachment=None
+) -> None:
     """Raise ValidationError, in words for staff, unless the request may move to `status`
-    with `text` (a note, the reason for refusing, or what was found or changed)."""
+    with `text` (a note, the reason for refusing, or what was found or changed) and
+    `attachment` (a file for the requester, for a copy of the data of an address without an
+    account)."""
     if status not in NEXT.get(privacy_request.status, set()):
         raise ValidationError(
             f"A request that is “{privacy_request.get_status_display().lower()}” cannot be "
@@ -137,11 +144,18 @@ def request_check(privacy_request: PrivacyRequest, status: str, text: str = "") 
         )
     if status == Status.REJECTED and not text.strip():
         raise ValidationError("Say why the request is refused: the requester reads it.")
-    if (
-        status == Status.COMPLETED
-        and not text.strip()
-        and (needed := outcome_needed(privacy_request))
-    ):
+    if attachment is not None:
+        if not (privacy_request.kind == Kind.ACCESS and privacy_request.user is None):
+            raise ValidationError(
+                "Attach a file only to answer a request for a copy of the data of an address "
+                "without an account."
+            )
+        if attachment.size > ATTACHMENT_MAX_BYTES:
+            raise ValidationError(
+                f"The file is too big: at most {ATTACHMENT_MAX_BYTES // (1024 * 1024)} MB."
+            )
+    missing = not text.strip() and attachment is None
+    if status == Status.COMPLETED and missing and (needed := outcome_needed(privacy_request)):
         raise ValidationError(needed)
 
 
@@ -173,15 +187,20 @@ def outcome_needed(privacy_request: PrivacyRequest) -> str:
         return "Say what you changed: the requester reads it."
     if privacy_request.kind == Kind.ACCESS and privacy_request.user is None:
         return (
-            "No account uses this address: write what we hold about the person. They get "
-            "it through a single-use download link."
+            "No account uses this address: write what we hold about the person, or attach a "
+            "file, or both. They get it through a single-use download link."
         )
     return ""
 
 
 @transaction.atomic
 def request_complete(
-    *, request: HttpRequest, privacy_request: PrivacyRequest, by, outcome: str = ""
+    *,
+    request: HttpRequest,
+    privacy_request: PrivacyRequest,
+    by,
+    outcome: str = "",
+    attachment=None,
 ) -> None:
     """Answer the request, as its kind needs, and tell the requester.
 
@@ -191,9 +210,13 @@ def request_complete(
       messages sent from the address; the answer says what was kept and why;
     - correction: what staff wrote that they changed.
     """
-    request_check(privacy_request, Status.COMPLETED, outcome)
+    request_check(privacy_request, Status.COMPLETED, outcome, attachment)
     outcome = outcome.strip()
     extra = {}
+    if attachment is not None:
+        privacy_request.attachment = attachment.read()
+        privacy_request.attachment_name = (attachment.name or "attachment")[-200:]
+        privacy_request.attachment_size = len(privacy_request.attachment)
     if privacy_request.kind == Kind.ACCESS:
         token, privacy_request.download_digest = new_token()
         privacy_request.download_expires_at = timezone.now() + DOWNLOAD_FOR
@@ -204,7 +227,8 @@ def request_complete(
     privacy_request.outcome = outcome
     privacy_request.closed_at = timezone.now()
     privacy_request.save()
-    _record(privacy_request, Status.COMPLETED, by=by, note=outcome)
+    attached = f"\n\nAttached: {privacy_request.attachment_name}" if attachment else ""
+    _record(privacy_request, Status.COMPLETED, by=by, note=(outcome + attached).strip())
     _tell(request, privacy_request, **extra)
 
 
@@ -232,18 +256,40 @@ def _erase(privacy_request: PrivacyRequest, *, by) -> str:
 
 
 @transaction.atomic
-def request_download(*, token: str) -> tuple[str, dict | str] | None:
-    """Use a download link once: ("json", the export) or ("text", what staff wrote).
+def request_download(*, token: str) -> tuple[str, str, bytes | dict | str] | None:
+    """Use a download link once: (kind, file name, content).
 
-    None when the link is used, expired, or its account has since been erased.
+    kind is "json" (the account's export), "text" (what staff wrote), "file" (what they
+    attached, under its own name) or "zip" (both). The attached file is deleted once
+    downloaded. None when the link is used, expired, or its account has since been erased.
     """
     privacy_request = PrivacyRequest.objects.downloadable(token)
     if privacy_request is None:
         return None
+    answer = _answer(privacy_request)
     privacy_request.downloaded_at = timezone.now()
     privacy_request.download_digest = ""
-    privacy_request.save(update_fields=["downloaded_at", "download_digest"])
+    privacy_request.attachment = b""
+    privacy_request.save(update_fields=["downloaded_at", "download_digest", "attachment"])
     _record(privacy_request, Status.COMPLETED, note="The requester downloaded the answer.")
+    return answer
+
+
+def _answer(privacy_request: PrivacyRequest) -> tuple[str, str, bytes | dict | str]:
     if privacy_request.user is not None:
-        return "json", account_export(user=privacy_request.user)
-    return "text", privacy_request.outcome
+        return "json", "", account_export(user=privacy_request.user)
+    attachment = bytes(privacy_request.attachment or b"")
+    if attachment and privacy_request.outcome:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("our-answer.txt", privacy_request.outcome)
+            archive.writestr(_safe_name(privacy_request.attachment_name), attachment)
+        return "zip", "", buffer.getvalue()
+    if attachment:
+        return "file", _safe_name(privacy_request.attachment_name), attachment
+    return "text", "", privacy_request.outcome
+
+
+def _safe_name(name: str) -> str:
+    """A file name with no folders or control characters in it."""
+    return re.sub(r"[\\/\x00-\x1f]", "_", name).lstrip(".") or "attachment"

@@ -88,14 +88,19 @@ def privacy_request_download(request: HttpRequest, token: str) -> HttpResponse:
     found = request_download(token=token)
     if found is None:
         return render(request, "account/privacy_request_link.html", {"invalid": True}, status=400)
-    kind, content = found
-    stamp = f"{timezone.now():%Y%m%d}"
+    kind, name, content = found
+    stem = f"pamedspa-your-data-{timezone.now():%Y%m%d}"
     if kind == "json":
         response = JsonResponse(content, json_dumps_params={"indent": 2})
-        name = f"pamedspa-your-data-{stamp}.json"
-    else:
+        name = f"{stem}.json"
+    elif kind == "text":
         response = HttpResponse(content, content_type="text/plain; charset=utf-8")
-        name = f"pamedspa-your-data-{stamp}.txt"
+        name = f"{stem}.txt"
+    elif kind == "zip":
+        response = HttpResponse(content, content_type="application/zip")
+        name = f"{stem}.zip"
+    else:  # a file staff attached: never shown in the browser, only saved
+        response = HttpResponse(content, content_type="application/octet-stream")
     response.headers["Content-Disposition"] = content_disposition_header(True, name)
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -76,11 +76,11 @@ def test_the_account_page_lists_each_use_asked_about_with_the_answer_and_one_but
     answers = page.split('id="answers-title"')[1].split("</section>")[0]
     assert answers.count("<tr>") == 3  # the header row and one row per use
     partner_row = answers.split("Partner offers")[1].split("</tr>")[0]
-    assert "<td data-label=\"Your answer now\">Allow</td>" in partner_row
+    assert '<td data-label="Your answer now">Allow</td>' in partner_row
     assert 'name="answer" value="deny"' in partner_row
     assert "Withdraw" in partner_row
     research_row = answers.split("<strong>Research</strong>")[1].split("</tr>")[0]
-    assert "<td data-label=\"Your answer now\">Don't allow</td>" in research_row
+    assert '<td data-label="Your answer now">Don\'t allow</td>' in research_row
     assert 'name="answer" value="allow"' in research_row
     assert research_row.count('type="submit"') == 1
 
@@ -123,7 +123,7 @@ def test_the_page_shows_the_new_answer_after_a_change(client, asked):
 
     answers = client.get(OVERVIEW).content.decode().split('id="answers-title"')[1]
     partner_row = answers.split("Partner offers")[1].split("</tr>")[0]
-    assert "<td data-label=\"Your answer now\">Don't allow</td>" in partner_row
+    assert '<td data-label="Your answer now">Don\'t allow</td>' in partner_row
     assert 'name="answer" value="allow"' in partner_row
     history = answers.split('id="choices-title"')[1]
     assert "On their account page" in history

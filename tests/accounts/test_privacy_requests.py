@@ -18,6 +18,7 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -505,3 +506,64 @@ def test_the_workflow_refuses_to_complete_a_request_twice(client, mailoutbox, of
             request=staff_request, privacy_request=request, by=officer, outcome="Again."
         )
     assert request.events.filter(status=Status.COMPLETED).count() == 1
+
+
+def act_with_file(staff_client, privacy_request, text, name, content):
+    url = reverse("admin:accounts_privacyrequest_change", args=[privacy_request.pk])
+    upload = SimpleUploadedFile(name, content, content_type="application/pdf")
+    return staff_client.post(url, {"text": text, "_complete": "1", "file": upload, **INLINE})
+
+
+def test_staff_attach_a_file_which_is_downloaded_once_then_deleted(
+    client, mailoutbox, staff_client
+):
+    request = filed_and_verified(client, mailoutbox, email="walkin@example.com")
+
+    act_with_file(staff_client, request, "", "scan of our file.pdf", b"%PDF-1.4 the scan")
+
+    link = link_in(mailoutbox[-1], r"/privacy/request/download/[^\s/]+/")
+    response = Client().post(link)
+    assert response.content == b"%PDF-1.4 the scan"
+    assert response["Content-Type"] == "application/octet-stream"
+    assert "scan of our file.pdf" in response["Content-Disposition"]
+    request.refresh_from_db()
+    assert bytes(request.attachment) == b""  # deleted from the site once downloaded
+    assert (request.attachment_name, request.attachment_size) == ("scan of our file.pdf", 17)
+
+
+def test_a_note_and_a_file_come_as_one_zip(client, mailoutbox, staff_client):
+    import io
+    import zipfile
+
+    request = filed_and_verified(client, mailoutbox, email="walkin@example.com")
+    act_with_file(staff_client, request, "We found one call.", "../../etc/passwd", b"data")
+
+    link = link_in(mailoutbox[-1], r"/privacy/request/download/[^\s/]+/")
+    response = Client().post(link)
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == ["our-answer.txt", "passwd"]  # no folders
+    assert archive.read("our-answer.txt") == b"We found one call."
+
+
+def test_a_file_is_refused_when_too_big_or_for_an_account(
+    client, mailoutbox, staff_client, alice_account, settings
+):
+    walkin = filed_and_verified(client, mailoutbox, email="walkin@example.com")
+    big = b"x" * (5 * 1024 * 1024 + 1)
+    page = act_with_file(staff_client, walkin, "", "big.bin", big).content.decode()
+    assert "The file is too big: at most 5 MB." in page
+    account = filed_and_verified(client, mailoutbox)
+    page = act_with_file(staff_client, account, "", "a.pdf", b"x").content.decode()
+    assert "Attach a file only to answer a request for a copy" in page
+    assert not PrivacyRequest.objects.filter(status=Status.COMPLETED).exists()
+
+
+def test_the_change_page_offers_the_file_field_in_a_multipart_form(
+    client, mailoutbox, staff_client
+):
+    request = filed_and_verified(client, mailoutbox, email="walkin@example.com")
+    url = reverse("admin:accounts_privacyrequest_change", args=[request.pk])
+    page = staff_client.get(url).content.decode()
+    assert 'type="file" name="file"' in page
+    assert 'enctype="multipart/form-data"' in page
