@@ -173,7 +173,7 @@ PASSWORD_RESET_TIMEOUT = 60 * 60
 # django-allauth
 
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_FORMS = {
+ACCOUNT_FORMS = {  # nosec B105 (form classes, not passwords)
     "signup": "accounts.forms.SignupForm",
     "login": "accounts.forms.LoginForm",
     "reset_password_from_key": "accounts.forms.ResetPasswordKeyForm",
