@@ -97,8 +97,7 @@ class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
         if self.user is not None:
             self.fields["username"] = forms.CharField(
                 label="Account",
-                required=False,
-                disabled=True,  # shown, never read back from the POST
+                disabled=True,  # shown, never read back from the POST (so never missing)
                 initial=self.user.get_username(),
                 widget=forms.TextInput(attrs={"autocomplete": "username", "readonly": True}),
             )

@@ -19,6 +19,7 @@ ACTIONS = {  # nosec B105
     "account_change_password": "change_password",
     "account_reauthenticate": "reauthenticate",
     "account_username_reminder": "username_reminder",
+    "account_resend_confirmation": "confirm_email",
     "privacy_request": "privacy_request",
     "contact": "contact",
 }

@@ -46,30 +46,36 @@ class PrivacyRequestQuerySet(models.QuerySet):
         """Open requests due within a week of `at`, or overdue."""
         return self.open().filter(due_at__lte=(at or timezone.now()) + URGENT_WITHIN)
 
-    def awaiting_verification(self, token: str) -> PrivacyRequest | None:
-        """The request whose verification link carries `token`, while it still works."""
-        return (
-            self.filter(
-                status=PrivacyRequest.Status.RECEIVED,
-                verify_digest=token_digest(token),
-                received_at__gt=timezone.now() - VERIFY_FOR,
-            )
-            .select_for_update()
-            .first()
+    def _verifying(self, token: str) -> PrivacyRequestQuerySet:
+        return self.filter(
+            status=PrivacyRequest.Status.RECEIVED,
+            verify_digest=token_digest(token),
+            received_at__gt=timezone.now() - VERIFY_FOR,
         )
 
-    def downloadable(self, token: str) -> PrivacyRequest | None:
-        """The completed request whose download link carries `token`, while it still works."""
-        return (
-            self.filter(
-                status=PrivacyRequest.Status.COMPLETED,
-                download_digest=token_digest(token),
-                download_expires_at__gt=timezone.now(),
-                downloaded_at__isnull=True,
-            )
-            .select_for_update()
-            .first()
+    def _downloading(self, token: str) -> PrivacyRequestQuerySet:
+        return self.filter(
+            status=PrivacyRequest.Status.COMPLETED,
+            download_digest=token_digest(token),
+            download_expires_at__gt=timezone.now(),
+            downloaded_at__isnull=True,
         )
+
+    def verifiable(self, token: str) -> bool:
+        """Whether a verification link carrying `token` still works (unused, and new)."""
+        return self._verifying(token).exists()
+
+    def awaiting_verification(self, token: str) -> PrivacyRequest | None:
+        """The request whose verification link carries `token`, locked, while it still works."""
+        return self._verifying(token).select_for_update().first()
+
+    def downloadable_exists(self, token: str) -> bool:
+        """Whether a download link carrying `token` still works."""
+        return self._downloading(token).exists()
+
+    def downloadable(self, token: str) -> PrivacyRequest | None:
+        """The completed request whose download link carries `token`, locked, while it works."""
+        return self._downloading(token).select_for_update().first()
 
 
 class PrivacyRequest(models.Model):
@@ -176,4 +182,4 @@ class PrivacyRequestEvent(LedgerRecord):
         verbose_name = "privacy request event"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.get_status_display()}"
+        return f"{timezone.localtime(self.at):%b %-d, %Y, %H:%M}: {self.get_status_display()}"

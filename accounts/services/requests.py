@@ -9,6 +9,7 @@ like every other mail the site sends.
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from datetime import timedelta
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 
@@ -232,14 +234,23 @@ def request_complete(
     _tell(request, privacy_request, **extra)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{pluralize(n)}"
+
+
 def _erase(privacy_request: PrivacyRequest, *, by) -> str:
     """Delete what the request covers; returns what was deleted and kept, in plain words."""
     user = privacy_request.user
     if user is None:
         deleted, _ = ContactMessage.objects.filter(email__iexact=privacy_request.email).delete()
         return (
-            f"No account uses this address. We deleted the {deleted} message(s) you sent us "
-            "from it. We keep this request and our answer, to show that we answered it."
+            "No account uses this address. "
+            + (
+                f"We deleted {_count(deleted, 'message')} you sent us from it. "
+                if deleted
+                else "We found no message from it to delete. "
+            )
+            + "We keep this request and our answer, to show that we answered it."
         )
     plan = account_erasure_plan(user=user)
     account_erase(user=user, by=by)
@@ -247,11 +258,11 @@ def _erase(privacy_request: PrivacyRequest, *, by) -> str:
     kept = plan.acceptances + plan.choices + plan.preference_changes
     return (
         "We deleted your account, its email addresses, sessions, second factors, "
-        f"preferences and {plan.contact_messages} message(s) you sent us. "
-        f"We keep {kept} record(s) of what you agreed to and chose, and {plan.notices} "
-        "record(s) of notices we sent, without your name, email address, IP address or "
-        "browser: the law asks us to be able to show that consent was given. We keep this "
-        "request and our answer, to show that we answered it."
+        f"preferences and {_count(plan.contact_messages, 'message')} you sent us. "
+        f"We keep {_count(kept, 'record')} of what you agreed to and chose, and "
+        f"{_count(plan.notices, 'record')} of notices we sent, without your name, email "
+        "address, IP address or browser: the law asks us to be able to show that consent "
+        "was given. We keep this request and our answer, to show that we answered it."
     )
 
 
@@ -277,7 +288,14 @@ def request_download(*, token: str) -> tuple[str, str, bytes | dict | str] | Non
 
 def _answer(privacy_request: PrivacyRequest) -> tuple[str, str, bytes | dict | str]:
     if privacy_request.user is not None:
-        return "json", "", account_export(user=privacy_request.user)
+        export = account_export(user=privacy_request.user)
+        if not privacy_request.outcome:
+            return "json", "", export
+        buffer = io.BytesIO()  # what staff wrote comes with the data, never in the email
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("your-data.json", json.dumps(export, indent=2))
+            archive.writestr("our-answer.txt", privacy_request.outcome)
+        return "zip", "", buffer.getvalue()
     attachment = bytes(privacy_request.attachment or b"")
     if attachment and privacy_request.outcome:
         buffer = io.BytesIO()

@@ -14,6 +14,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_safe
 
 from ..forms import PrivacyRequestForm
+from ..models import PrivacyRequest
 from ..services.requests import (
     request_download,
     request_file,
@@ -68,15 +69,19 @@ def privacy_request_verified(request: HttpRequest) -> HttpResponse:
     return render(request, "account/privacy_request_verified.html", _days())
 
 
+def _dead_link(request: HttpRequest) -> HttpResponse:
+    return render(request, "account/privacy_request_link.html", {"invalid": True}, status=400)
+
+
 @require_http_methods(["GET", "HEAD", "POST"])
 def privacy_request_verify(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link: a button to confirm, which works once, within 24 hours."""
     if request.method == "POST":
         if request_verify(request=request, token=token) is None:
-            return render(
-                request, "account/privacy_request_link.html", {"invalid": True}, status=400
-            )
+            return _dead_link(request)
         return redirect("privacy_request_verified")
+    if not PrivacyRequest.objects.verifiable(token):  # used or expired: say so before the button
+        return _dead_link(request)
     return render(request, "account/privacy_request_link.html", {"action": "verify"})
 
 
@@ -84,10 +89,12 @@ def privacy_request_verify(request: HttpRequest, token: str) -> HttpResponse:
 def privacy_request_download(request: HttpRequest, token: str) -> HttpResponse:
     """The answer to an access request: one download, within 7 days."""
     if request.method != "POST":
+        if not PrivacyRequest.objects.downloadable_exists(token):
+            return _dead_link(request)
         return render(request, "account/privacy_request_link.html", {"action": "download"})
     found = request_download(token=token)
     if found is None:
-        return render(request, "account/privacy_request_link.html", {"invalid": True}, status=400)
+        return _dead_link(request)
     kind, name, content = found
     stem = f"pamedspa-your-data-{timezone.now():%Y%m%d}"
     if kind == "json":

@@ -147,9 +147,6 @@ class VersionFeed(Feed):
 
     author_name = settings.SITE_NAME  # the W3C validator wants an author, per entry or here
 
-    def author_link(self) -> str:
-        return reverse("home")
-
     def items(self, document: Document):
         versions = list(
             document.versions.published().select_related("document").order_by("-number")[:51]
@@ -167,6 +164,8 @@ class VersionFeed(Feed):
         return reverse("policy:compare", args=args)
 
     def item_categories(self, version: PolicyVersion) -> list[str]:
+        if version.previous_number is None:
+            return ["first version"]
         return ["material change" if version.is_material else "minor change"]
 
     def item_title(self, version: PolicyVersion) -> str:
@@ -175,11 +174,12 @@ class VersionFeed(Feed):
 
     def item_description(self, version: PolicyVersion) -> str:
         # Atom carries the description as HTML: the summary is plain text.
-        kind = (
-            "Material change: people are told by email and asked about any new use of data."
-            if version.is_material
-            else "Minor change."
-        )
+        if version.previous_number is None:
+            kind = "The first version."
+        elif version.is_material:
+            kind = "Material change: people are told by email and asked about any new use of data."
+        else:
+            kind = "Minor change."
         return format_html(
             "<p><strong>{}</strong></p><p>{}</p>", kind, linebreaksbr(escape(version.summary))
         )
@@ -188,7 +188,11 @@ class VersionFeed(Feed):
         return version.published_at
 
     def item_updateddate(self, version: PolicyVersion):
-        return version.effective_at
+        # The latest moment that mattered so far: taking effect, once it has; until then, the
+        # publication (Atom's "updated" is never in the future; the title gives the date).
+        if version.effective_at <= timezone.now():
+            return version.effective_at
+        return version.published_at
 
     def item_guid(self, version: PolicyVersion) -> str:
         return f"urn:sha256:{version.sha256}"

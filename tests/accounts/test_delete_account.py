@@ -154,11 +154,12 @@ def test_delete_page_says_beforehand_what_will_happen(client, alice):
     html = response.content.decode()
     assert "This cannot be undone." in html
     assert (
-        "your account, email addresses, password, sessions, two-factor settings, preferences, "
-        "notices and the messages you sent us are <strong>deleted</strong>"
+        "your account, email addresses, password, sessions, two-factor settings, preferences "
+        "and the messages you sent us are <strong>deleted</strong>"
     ) in html
     assert "<strong>kept as legal evidence, without your name</strong>" in html
-    assert "your IP address and browser are removed from it" in html
+    assert "and of the notices we emailed you" in html  # kept, as the erasure keeps them
+    assert "your email address, IP address and browser are removed from it" in html
     assert "we send a confirmation to <strong>alice@example.com</strong>" in html
     assert "you are signed out" in html
     assert f'<a href="{reverse("account_data")}">download your data</a> first' in html

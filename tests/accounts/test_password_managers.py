@@ -55,6 +55,7 @@ def test_the_reset_page_names_the_account_for_password_managers(client, alice, m
     assert 'value="alice"' in username
     assert 'autocomplete="username"' in username
     assert "readonly" in username and "disabled" in username
+    assert "(optional)" not in html.split('name="username"')[0].rsplit("<label", 1)[1]
     assert 'autocomplete="new-password"' in field(html, "password1")
 
 

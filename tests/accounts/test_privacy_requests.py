@@ -393,7 +393,7 @@ def test_deletion_runs_the_account_erasure_and_says_what_was_kept(
     assert request.user is None  # the account is gone; the request stays as the record
     body = mailoutbox[-1].body
     assert "We deleted your account" in body
-    assert "We keep 1 record(s) of what you agreed to" in body
+    assert "We keep 1 record of what you agreed to" in body
     assert "Also removed from the paper file." in body
 
 
@@ -409,7 +409,7 @@ def test_deletion_without_an_account_deletes_the_messages_sent_from_the_address(
     act(staff_client, request, "_complete")
 
     assert list(ContactMessage.objects.values_list("email", flat=True)) == ["o@example.com"]
-    assert "No account uses this address. We deleted the 1 message(s)" in mailoutbox[-1].body
+    assert "No account uses this address. We deleted 1 message you sent us" in mailoutbox[-1].body
 
 
 def test_correction_needs_what_staff_changed(client, mailoutbox, staff_client):
@@ -567,3 +567,41 @@ def test_the_change_page_offers_the_file_field_in_a_multipart_form(
     page = staff_client.get(url).content.decode()
     assert 'type="file" name="file"' in page
     assert 'enctype="multipart/form-data"' in page
+
+
+def test_a_used_link_says_so_before_offering_a_button(client, mailoutbox):
+    file(client)
+    link = verify_link(mailoutbox[0])
+    client.post(link)
+
+    page = client.get(link)
+
+    assert page.status_code == HTTPStatus.BAD_REQUEST
+    assert "This link no longer works" in page.content.decode()
+    assert "Confirm my request" not in page.content.decode()
+
+
+def test_a_staff_note_on_a_copy_for_an_account_comes_with_the_data(
+    client, mailoutbox, staff_client, alice_account
+):
+    import io
+    import zipfile
+
+    request = filed_and_verified(client, mailoutbox)
+    act(staff_client, request, "_complete", "Here is everything your account holds.")
+
+    assert "Here is everything" not in mailoutbox[-1].body
+    link = link_in(mailoutbox[-1], r"/privacy/request/download/[^\s/]+/")
+    archive = zipfile.ZipFile(io.BytesIO(Client().post(link).content))
+    assert archive.read("our-answer.txt") == b"Here is everything your account holds."
+    assert json.loads(archive.read("your-data.json"))["account"]["username"] == "alice"
+
+
+def test_a_log_entry_reads_in_the_sites_time_zone(client, mailoutbox):
+    from datetime import UTC, datetime
+
+    request = filed_and_verified(client, mailoutbox)
+    event = PrivacyRequestEvent.objects.create(
+        request=request, status=Status.IN_PROGRESS, at=datetime(2026, 11, 30, 21, 56, tzinfo=UTC)
+    )
+    assert str(event) == "Nov 30, 2026, 16:56: In progress"  # New York, as the admin shows

@@ -73,9 +73,12 @@ def test_feed_lists_each_published_version_newest_first_with_its_summary(client,
     summaries = [e.findtext(f"{ATOM}summary") for e in entries]
     assert summaries == [
         f"<p><strong>Minor change.</strong></p><p>{html.escape(version_2.summary)}</p>",
-        f"<p><strong>Minor change.</strong></p><p>{SEED_SUMMARY}</p>",
+        f"<p><strong>The first version.</strong></p><p>{SEED_SUMMARY}</p>",
     ]
-    assert [e.find(f"{ATOM}category").get("term") for e in entries] == ["minor change"] * 2
+    assert [e.find(f"{ATOM}category").get("term") for e in entries] == [
+        "minor change",
+        "first version",
+    ]
     assert [e.findtext(f"{ATOM}id") for e in entries] == [
         f"urn:sha256:{version_2.sha256}",
         f"urn:sha256:{seed.sha256}",
@@ -98,6 +101,18 @@ def test_feed_dates_versions_by_publication_and_effective_time(client, versions)
     entry = feed_entries(client)[-1]  # the seed
     assert entry.findtext(f"{ATOM}published") == "2006-10-23T04:00:00+00:00"
     assert entry.findtext(f"{ATOM}updated") == "2009-01-03T05:00:00+00:00"
+
+
+def test_a_scheduled_version_is_never_updated_in_the_future(client, privacy):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    version = version_publish(version=make_material_draft(privacy, days=31), by=None)
+    entry = feed_entries(client)[0]
+    updated = datetime.fromisoformat(entry.findtext(f"{ATOM}updated"))
+    assert updated <= timezone.now() + timedelta(seconds=1)
+    assert updated == version.published_at  # the publication, not the effective date
 
 
 def test_feed_titles_give_the_effective_date_in_the_sites_time_zone(client, privacy):
