@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
+    "pamedspa.middleware.BodySizeLimitMiddleware",
     "pamedspa.middleware.RejectUndecodableFormMiddleware",
     "pamedspa.health.DatabaseUnavailableMiddleware",
     # Kept policy pages for visitors without a session, before the layers they do not need.
@@ -343,6 +344,10 @@ EMAIL_TIMEOUT = 10
 # The address the privacy policy gives for comments; contact-form messages go there too, and
 # replies to notices.
 PRIVACY_CONTACT_EMAIL = env.str("PRIVACY_CONTACT_EMAIL", default="privacy@pamedspa.biz")
+# The biggest request body the site reads: public forms are small; staff may attach a file of
+# up to 5 MB to an answer in the admin. Anything bigger gets 413 before it is read.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=256 * 1024)
+ADMIN_REQUEST_BODY_MAX_BYTES = env.int("ADMIN_REQUEST_BODY_MAX_BYTES", default=6 * 1024 * 1024)
 # Days staff have to answer a verified privacy request (GDPR Art. 12(3): one month).
 PRIVACY_REQUEST_DAYS = env.int("PRIVACY_REQUEST_DAYS", default=30)
 

@@ -85,6 +85,11 @@ class ContactForm(forms.ModelForm):
         labels = {"email": "Your email address", "name": "Your name"}
         help_texts = {"email": "We reply to this address and use it for nothing else."}
 
+    def clean_subject(self) -> str:
+        """One line: a line break would make the staff mail's Subject header invalid, and the
+        mail would vanish while the sender was told it arrived."""
+        return " ".join(self.cleaned_data["subject"].split())
+
 
 class IncidentAudienceForm(forms.Form):
     """Who a breach notice goes to: everyone, people who joined in a period, or a list."""

@@ -36,7 +36,14 @@ def test_utf8_form_bodies_still_work(client, mailoutbox):
     assert mailoutbox[0].to == ["jose@exämple.com"]
 
 
-def test_an_oversized_body_gets_400(client, settings):
+def test_an_oversized_body_gets_413_before_it_is_read(client, settings):
+    big = b"email=" + b"x" * (settings.REQUEST_BODY_MAX_BYTES + 1)
+    response = client.post(REMIND, data=big, content_type=FORM)
+    assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+def test_past_a_raised_body_limit_django_still_refuses_a_huge_form_with_400(client, settings):
+    settings.REQUEST_BODY_MAX_BYTES = 10 * settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     big = b"email=" + b"x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
     assert client.post(REMIND, data=big, content_type=FORM).status_code == HTTPStatus.BAD_REQUEST
 
