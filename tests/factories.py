@@ -163,3 +163,20 @@ def send_topic_mail(topic, *, subject: str = "April news", body: str = "Hello.",
             mailing_send(mailing=mailing, by=by, confirmed=audience)
         notices_deliver()
     return mailing
+
+
+def make_pending_review(document: Document, user) -> PolicyVersion:
+    """Two material versions in effect: `user` allowed the first one's new use ("Research")
+    and has yet to review the second ("Partners"), which is returned."""
+    from policy.services.ledger import review_submit
+
+    first = version_publish(
+        version=make_material_draft(document, days=0, new_uses={"Research": "Studies."}),
+        by=None, override_reason="test: now",
+    )  # fmt: skip
+    review_submit(user=user, version=first, method="review", ip_address=None, user_agent="",
+                  answers={first.new_uses.get(): True})  # fmt: skip
+    return version_publish(
+        version=make_material_draft(document, days=0, new_uses={"Partners": "Offers."}),
+        by=None, override_reason="test: now",
+    )  # fmt: skip

@@ -19,9 +19,7 @@ from django.urls import reverse
 
 from accounts.models import Topic
 from accounts.services.people import preference_set
-from policy.services.ledger import review_submit
-from policy.services.versions import version_publish
-from tests.factories import PASSWORD, make_material_draft, make_verified_user, reauthenticate
+from tests.factories import PASSWORD, make_pending_review, make_verified_user, reauthenticate
 from tests.processes import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -75,16 +73,7 @@ def site(privacy):
     topic = Topic.objects.create(name="News", slug="news", description="Monthly.")
     preference_set(user=alice, topic=topic, opted_in=True, method="preferences",
                    ip_address=None, user_agent="")  # fmt: skip
-    version_2 = version_publish(
-        version=make_material_draft(privacy, days=0, new_uses={"Research": "Studies."}),
-        by=None, override_reason="test: now",
-    )  # fmt: skip
-    review_submit(user=alice, version=version_2, method="review", ip_address=None,
-                  user_agent="", answers={version_2.new_uses.get(): True})  # fmt: skip
-    version_publish(
-        version=make_material_draft(privacy, days=0, new_uses={"Partners": "Offers."}),
-        by=None, override_reason="test: now",
-    )  # fmt: skip
+    make_pending_review(privacy, alice)
     return alice
 
 

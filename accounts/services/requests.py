@@ -291,21 +291,24 @@ def _answer(privacy_request: PrivacyRequest) -> tuple[str, str, bytes | dict | s
         export = account_export(user=privacy_request.user)
         if not privacy_request.outcome:
             return "json", "", export
-        buffer = io.BytesIO()  # what staff wrote comes with the data, never in the email
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("your-data.json", json.dumps(export, indent=2))
-            archive.writestr("our-answer.txt", privacy_request.outcome)
-        return "zip", "", buffer.getvalue()
+        # What staff wrote comes with the data, never in the email.
+        return "zip", "", _zip({"your-data.json": json.dumps(export, indent=2),
+                                "our-answer.txt": privacy_request.outcome})  # fmt: skip
     attachment = bytes(privacy_request.attachment or b"")
     if attachment and privacy_request.outcome:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("our-answer.txt", privacy_request.outcome)
-            archive.writestr(_safe_name(privacy_request.attachment_name), attachment)
-        return "zip", "", buffer.getvalue()
+        name = _safe_name(privacy_request.attachment_name)
+        return "zip", "", _zip({"our-answer.txt": privacy_request.outcome, name: attachment})
     if attachment:
         return "file", _safe_name(privacy_request.attachment_name), attachment
     return "text", "", privacy_request.outcome
+
+
+def _zip(files: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
 
 
 def _safe_name(name: str) -> str:

@@ -7,10 +7,8 @@ must be no wider than the window. Tables scroll inside their own box instead.
 import pytest
 from playwright.sync_api import expect
 
-from policy.services.ledger import review_submit
-from policy.services.versions import version_publish
 from tests.e2e.helpers import header, sign_in
-from tests.factories import PASSWORD, make_material_draft, make_verified_user
+from tests.factories import PASSWORD, make_pending_review, make_verified_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -50,16 +48,7 @@ def too_wide(page, paths) -> list[str]:
 
 def test_no_page_scrolls_sideways_at_375_px(new_page, privacy):
     alice = make_verified_user("alice")
-    version = version_publish(
-        version=make_material_draft(privacy, days=0, new_uses={"Research": "Studies."}),
-        by=None, override_reason="test: now",
-    )  # fmt: skip
-    review_submit(user=alice, version=version, method="review", ip_address=None,
-                  user_agent="", answers={version.new_uses.get(): True})  # fmt: skip
-    version_publish(
-        version=make_material_draft(privacy, days=0, new_uses={"Partners": "Offers."}),
-        by=None, override_reason="test: now",
-    )  # fmt: skip
+    make_pending_review(privacy, alice)
     page = new_page(viewport=PHONE)
 
     wide = too_wide(page, PUBLIC)
