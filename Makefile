@@ -73,7 +73,7 @@ format: $(VENV)/.installed-dev
 ## check-deploy: Django's deployment checklist under production settings
 check-deploy: $(VENV)/.installed
 	DJANGO_DEBUG=off DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
-	DJANGO_ALLOWED_HOSTS=pamedspa.example DJANGO_SITE_URL=https://pamedspa.example \
+	DJANGO_ALLOWED_HOSTS=pamedspa.example DJANGO_SITE_URL=https://pamedspa.example DJANGO_ADMINS=ops@pamedspa.example \
 	$(MANAGE) check --deploy --fail-level WARNING
 
 ## bench: benchmarks (not tests): HTTP pages vs a bare Django view (gunicorn + wrk), then the

@@ -1,12 +1,18 @@
-"""The 429 page for every rate limit, allauth's and ours, with the `Retry-After` it needs.
+"""Error pages that need more than a template: the 429 for every rate limit, with the
+`Retry-After` it needs, and the 500 that is really a 503 when the database is away.
 
 allauth answers a rate limit through `ROOT_URLCONF.handler429` (see pamedspa/urls.py); the
 site's own forms answer through allauth's `consume_or_429`, so every 429 comes from here.
 """
 
+import sys
+
 from allauth.account import app_settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views import defaults
+
+from pamedspa.health import UNAVAILABLE, database_unavailable
 
 # Which limit each page counts against (allauth's action names, and the site's own).
 # (Names of pages and limits, not passwords: bandit reads "password" in three of them.)
@@ -54,3 +60,14 @@ def too_many_requests(request: HttpRequest) -> HttpResponse:
     response = render(request, "429.html", {"retry_minutes": -(-seconds // 60)}, status=429)
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, unless the error is a database that cannot be reached: then the 503 page.
+
+    Django calls this while it handles the exception, wherever it was raised: in a view, or
+    in a middleware that loads the session or the signed-in user before any view runs.
+    """
+    if isinstance(sys.exception(), UNAVAILABLE):
+        return database_unavailable(request)
+    return defaults.server_error(request)

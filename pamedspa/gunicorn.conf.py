@@ -19,3 +19,24 @@ errorlog = "-"
 # We do not use gunicornc; one shared control socket per user would collide across instances.
 control_socket_disable = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's own messages on standard output too, one line per event, like the site's logs
+# (pamedspa/logs.py). The access log stays as GUNICORN_ACCESSLOG sets it.
+logconfig_dict = {
+    "root": {"level": "INFO", "handlers": []},
+    "loggers": {
+        "gunicorn.error": {"level": "INFO", "handlers": ["stdout"], "propagate": False},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+        }
+    },
+    "formatters": {
+        "line": {
+            "()": "pamedspa.logs.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        }
+    },
+}

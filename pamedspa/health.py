@@ -1,53 +1,97 @@
 """Operational endpoints and failure handling: the health check and the database-down page."""
 
 import logging
+import secrets
+from http import HTTPStatus
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Max
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django_tasks_db.models import DBTaskResult
 
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 30
+# Errors that mean the database could not be reached or used right now, not a bug.
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 @require_safe
 @never_cache
 @transaction.non_atomic_requests
 def healthz(request: HttpRequest) -> HttpResponse:
-    """200 when the database answers a query, 503 when it does not."""
+    """What a load balancer acts on, and what an operator reads, in a small JSON body.
+
+    503 when the database does not answer: this instance can serve nothing useful. 200 and
+    "degraded" when only the shared cache is away: pages still work (see pamedspa/cache.py).
+    """
+    database = _database_state()
+    body = {
+        "status": "ok",
+        "database": database,
+        "cache": _cache_state(),
+        "tasks": _tasks_state() if database == "ok" else None,
+    }
+    if database != "ok":
+        body["status"] = "unavailable"
+        return JsonResponse(
+            body,
+            status=HTTPStatus.SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if body["cache"] != "ok":
+        body["status"] = "degraded"
+    return JsonResponse(body)
+
+
+def _database_state() -> str:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except DatabaseError:
         logger.warning("health check: database unavailable", exc_info=True)
-        return HttpResponse(
-            "database unavailable\n",
-            status=503,
-            content_type="text/plain",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
-    return HttpResponse("ok\n", content_type="text/plain")
+        return "unavailable"
+    return "ok"
 
 
-class DatabaseUnavailableMiddleware:
-    """Turn a lost database connection into a friendly 503 page with Retry-After."""
+def _cache_state() -> str:
+    """Whether the shared cache answers: "ok", or "unavailable" while the site stands in."""
+    ping = getattr(cache, "ping", None)
+    if ping is not None:  # Redis, through the failover
+        return "ok" if ping() else "unavailable"
+    token = secrets.token_hex(8)
+    try:
+        cache.set("healthz", token, 10)
+        answered = cache.get("healthz") == token
+    except OSError:  # a cache folder that is full or not writable
+        logger.warning("health check: cache unavailable", exc_info=True)
+        answered = False
+    return "ok" if answered else "unavailable"
 
-    def __init__(self, get_response):
-        self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+def _tasks_state() -> dict:
+    """When a background task last finished and how many wait (queued tasks only)."""
+    if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db."):
+        return {"backend": "immediate"}
+    results = DBTaskResult.objects.all()
+    last = results.finished().aggregate(last=Max("finished_at"))["last"]
+    return {
+        "backend": "database",
+        "last_finished_at": last.isoformat() if last else None,
+        "waiting": results.ready().count(),
+    }
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not isinstance(exception, OperationalError | InterfaceError):
-            return None
-        logger.error("database unavailable while serving %s", request.path, exc_info=exception)
-        return HttpResponse(
-            render_to_string("503.html"),
-            status=503,
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+
+def database_unavailable(request: HttpRequest) -> HttpResponse:
+    """The branded 503 page with Retry-After, for anyone, signed in or not."""
+    return HttpResponse(
+        render_to_string("503.html"),
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )

@@ -1,7 +1,7 @@
 """Settings for pamedspa: one module, driven by environment variables (see .env.example)."""
 
 import sys
-from email.utils import formataddr
+from email.utils import formataddr, getaddresses
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -59,7 +59,6 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "pamedspa.middleware.BodySizeLimitMiddleware",
     "pamedspa.middleware.RejectUndecodableFormMiddleware",
-    "pamedspa.health.DatabaseUnavailableMiddleware",
     # Kept policy pages for visitors without a session, before the layers they do not need.
     "policy.middleware.KeptPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -129,9 +128,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # Shared by every machine. While Redis is away, each process answers from its own memory
+    # (see pamedspa/cache.py): pages keep working, rate limits count per process meanwhile.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "pamedspa.cache.FailoverRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "pamedspa",
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -139,8 +140,16 @@ if REDIS_URL:
     }
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
-    # A per-process cache: fine for one process, wrong for rate limits across many (see README).
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Shared by every process on this machine (gunicorn's workers, db_worker, commands), so
+    # rate limits hold exactly and a publish shows on the next request. Entries are pickles:
+    # the folder must be writable by the site's user only (a deploy check says so).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": env.str("DJANGO_CACHE_DIR", default=str(BASE_DIR / ".cache")),
+            "OPTIONS": {"MAX_ENTRIES": 20_000},
+        }
+    }
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
@@ -197,7 +206,7 @@ ACCOUNT_SESSION_REMEMBER = None  # ask: "Remember me"
 ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
-# Counted in the cache: with several processes this needs Redis (REDIS_URL) to hold.
+# Counted in the default cache, which every process shares (one machine: a folder; many: Redis).
 # (Rates, not passwords: bandit reads "password" in two of the names.)
 ACCOUNT_RATE_LIMITS = {  # nosec B105
     "login": "30/m/ip",
@@ -226,9 +235,8 @@ USERSESSIONS_TRACK_ACTIVITY = True
 STAFF_MFA_REQUIRED = env.bool("DJANGO_STAFF_MFA_REQUIRED", default=not DEBUG)
 
 # Policy caching: each document's token (which version is current, until when) lives in the
-# cache and is deleted when a publish commits; every process keeps pages under it. Only a shared
-# cache (Redis) shows that deletion to every process, so without one a token lives seconds.
-POLICY_CACHE_SECONDS = env.int("POLICY_CACHE_SECONDS", default=300 if REDIS_URL else 5)
+# shared cache and is deleted when a publish commits; every process keeps pages under it.
+POLICY_CACHE_SECONDS = env.int("POLICY_CACHE_SECONDS", default=300)
 
 # Policy notices
 
@@ -371,11 +379,65 @@ NOTICE_FROM_EMAIL = _with_site_name(
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
-# Logging
+# Logging and errors
 
+# Who hears about server errors by mail: "Name <address>, address" (one mail per kind of error
+# every 5 minutes at most). SERVER_EMAIL (the From) is DEFAULT_FROM_EMAIL.
+ADMINS = [
+    (name or address, address)
+    for name, address in getaddresses([env.str("DJANGO_ADMINS", default="")])
+    if address
+]
+EMAIL_SUBJECT_PREFIX = f"[{SITE_NAME}] "
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "formatters": {
+        "line": {
+            "()": "pamedspa.logs.OneLineFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+    },
+    "filters": {
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+        "once_per_5_minutes": {"()": "pamedspa.logs.RateLimitFilter", "seconds": 300},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "line",
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "once_per_5_minutes"],
+        },
+    },
+    "root": {
+        "handlers": ["console", "mail_admins"],
+        "level": env.str("DJANGO_LOG_LEVEL", default="INFO"),
+    },
+    # Django's own loggers report through the root's handlers (its default would mail
+    # every error, unthrottled).
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
+
+# Sentry, only when SENTRY_DSN is set: errors, their stack and route, and no personal data:
+# no addresses, cookies, user names, request bodies, local variables or log breadcrumbs.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    from pamedspa.logs import sentry_before_send
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        send_default_pii=False,
+        include_local_variables=False,
+        max_request_body_size="never",
+        max_breadcrumbs=0,
+        before_send=sentry_before_send,
+        traces_sample_rate=0,
+    )

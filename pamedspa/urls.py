@@ -11,6 +11,8 @@ from pamedspa.health import healthz
 
 # Every rate limit's answer, allauth's included: the 429 page with Retry-After.
 handler429 = "pamedspa.errors.too_many_requests"
+# A database outage is a 503 for everyone, wherever it was noticed.
+handler500 = "pamedspa.errors.server_error"
 
 urlpatterns = [
     path(

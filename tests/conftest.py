@@ -3,7 +3,25 @@
 import importlib
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.test import override_settings
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_cache_folder(tmp_path_factory):
+    """The suite's own cache folder, when the default cache is one (no REDIS_URL).
+
+    That folder is shared by every process on the machine that uses the project's: a server or
+    a benchmark running beside the suite must not clear the suite's entries, nor it theirs.
+    """
+    default = settings.CACHES["default"]
+    if not default["BACKEND"].endswith("FileBasedCache"):
+        yield
+        return
+    folder = str(tmp_path_factory.mktemp("cache"))
+    with override_settings(CACHES={"default": {**default, "LOCATION": folder}}):
+        yield
 
 
 @pytest.fixture(autouse=True)

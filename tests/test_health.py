@@ -2,11 +2,17 @@
 
 import socket
 import time
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
-from django.db import OperationalError, connections
+from django.core.cache import cache
+from django.db import OperationalError, ProgrammingError, connections
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from tests.processes import run_child
 
@@ -17,10 +23,19 @@ def _broken_cursor(*args, **kwargs):
     raise OperationalError("connection refused")
 
 
+def _failing_query(*args, **kwargs):
+    raise ProgrammingError("a bug, not an outage")
+
+
 def test_healthz_is_200_when_the_database_answers(client):
     response = client.get(reverse("healthz"))
     assert response.status_code == HTTPStatus.OK
-    assert response.content == b"ok\n"
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "cache": "ok",
+        "tasks": {"backend": "immediate"},
+    }
 
 
 def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
@@ -28,14 +43,66 @@ def test_healthz_is_503_when_the_database_does_not(client, monkeypatch):
     response = client.get(reverse("healthz"))
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.headers["Retry-After"]
+    assert response.json()["status"] == "unavailable"
+    assert response.json()["database"] == "unavailable"
 
 
-def test_pages_answer_a_friendly_503_when_the_database_is_lost(client, monkeypatch):
+def test_healthz_says_degraded_with_200_when_only_the_cache_is_away(client, monkeypatch):
+    """A load balancer keeps sending traffic: pages work without the shared cache."""
+    monkeypatch.setattr(cache, "ping", lambda: False, raising=False)
+    response = client.get(reverse("healthz"))
+    assert response.status_code == HTTPStatus.OK
+    assert response.json()["status"] == "degraded"
+    assert response.json()["cache"] == "unavailable"
+
+
+def test_healthz_tells_when_a_queued_task_last_finished(client, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    finished = timezone.now() - timedelta(minutes=3)
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}}, task_path="x.y", backend_name="default",
+        run_after=finished, status=TaskResultStatus.SUCCESSFUL, finished_at=finished,
+    )  # fmt: skip
+    DBTaskResult.objects.create(
+        args_kwargs={"args": [], "kwargs": {}}, task_path="x.y", backend_name="default",
+        run_after=finished,
+    )  # fmt: skip
+    tasks = client.get(reverse("healthz")).json()["tasks"]
+    assert tasks == {
+        "backend": "database",
+        "last_finished_at": finished.isoformat(),
+        "waiting": 1,
+    }
+
+
+def test_pages_answer_a_friendly_503_when_the_database_is_lost(monkeypatch):
+    client = Client(raise_request_exception=False)
     monkeypatch.setattr(connections["default"], "cursor", _broken_cursor)
     response = client.get(reverse("policy:current", kwargs={"document": "privacy"}))
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.headers["Retry-After"] == "30"
     assert "Temporarily unavailable" in response.content.decode()
+
+
+def test_signed_in_people_get_the_same_503_when_the_database_is_lost(
+    monkeypatch, django_user_model
+):
+    """The session and the user load in middleware, before any view: the same page still."""
+    client = Client(raise_request_exception=False)
+    client.force_login(django_user_model.objects.create_user("ada", "ada@example.com", "pw"))
+    monkeypatch.setattr(connections["default"], "cursor", _broken_cursor)
+    response = client.get(reverse("account_overview"))
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert response.headers["Retry-After"] == "30"
+    assert "Temporarily unavailable" in response.content.decode()
+
+
+def test_other_server_errors_stay_500(monkeypatch):
+    client = Client(raise_request_exception=False)
+    monkeypatch.setattr(connections["default"], "cursor", _failing_query)
+    response = client.get(reverse("account_login"))
+    assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert "Retry-After" not in response.headers
 
 
 def test_healthz_gives_up_within_the_connect_timeout_when_postgres_hangs():
@@ -57,7 +124,8 @@ def test_healthz_gives_up_within_the_connect_timeout_when_postgres_hangs():
             DJANGO_DB_CONNECT_TIMEOUT="2",
         )
         elapsed = time.monotonic() - started
-    assert result.stdout.strip() == "503", result.stderr
+    # Logs go to standard output as well: the answer is the last line.
+    assert result.stdout.strip().splitlines()[-1] == "503", result.stderr
     assert elapsed < 10
 
 
@@ -98,4 +166,4 @@ def test_site_recovers_when_the_database_comes_back_without_a_restart():
         host=db["HOST"] or "127.0.0.1", port=int(db["PORT"] or 5432), user=db["USER"]
     )
     result = run_child(["-c", script], DJANGO_DEBUG="on", DJANGO_ALLOWED_HOSTS="127.0.0.1")
-    assert result.stdout.strip() == "[200, 503, 200, 200]", result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[200, 503, 200, 200]", result.stderr[-2000:]

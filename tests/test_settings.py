@@ -18,6 +18,7 @@ PRODUCTION = {
     "DJANGO_SECRET_KEY": SECRET,
     "DJANGO_ALLOWED_HOSTS": "pamedspa.example",
     "DJANGO_SITE_URL": "https://pamedspa.example",
+    "DJANGO_ADMINS": "Office <office@pamedspa.example>",
 }
 
 SHOW = """
@@ -105,15 +106,80 @@ def test_redis_url_switches_cache_and_sessions():
     values = settings_under(
         ["CACHES", "SESSION_ENGINE"], REDIS_URL="redis://127.0.0.1:6379/3", DJANGO_DEBUG="on"
     )
-    assert values["CACHES"]["default"]["BACKEND"].endswith("RedisCache")
+    assert values["CACHES"]["default"]["BACKEND"] == "pamedspa.cache.FailoverRedisCache"
     assert values["CACHES"]["default"]["LOCATION"] == "redis://127.0.0.1:6379/3"
     assert values["SESSION_ENGINE"].endswith("cached_db")
 
 
-def test_without_redis_the_cache_is_local_memory():
-    values = settings_under(["CACHES", "SESSION_ENGINE"], DJANGO_DEBUG="on")
-    assert values["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
+def test_without_redis_every_process_on_the_machine_shares_a_cache_folder(tmp_path):
+    values = settings_under(
+        ["CACHES", "SESSION_ENGINE"], DJANGO_DEBUG="on", DJANGO_CACHE_DIR=str(tmp_path)
+    )
+    assert values["CACHES"]["default"]["BACKEND"].endswith("FileBasedCache")
+    assert values["CACHES"]["default"]["LOCATION"] == str(tmp_path)
     assert values["SESSION_ENGINE"].endswith("sessions.backends.db")
+
+
+WRITE_AND_READ = """
+import sys, django; django.setup()
+from django.core.cache import cache
+if sys.argv[1] == "write":
+    cache.set("shared", "from another process", 60)
+else:
+    print(cache.get("shared"))
+"""
+
+
+def test_the_default_cache_is_shared_between_processes(tmp_path):
+    """Rate limits and publishes hold across gunicorn's workers only if this is so."""
+    env = {"DJANGO_DEBUG": "on", "DJANGO_CACHE_DIR": str(tmp_path / "cache")}
+    assert run_child(["-c", WRITE_AND_READ, "write"], **env).returncode == 0
+    read = run_child(["-c", WRITE_AND_READ, "read"], **env)
+    assert read.stdout.strip() == "from another process", read.stderr
+
+
+def test_the_deploy_checklist_refuses_a_cache_folder_others_can_write(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir(mode=0o777)
+    folder.chmod(0o777)
+    env = {**PRODUCTION, "DJANGO_CACHE_DIR": str(folder)}
+    result = run_child(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode != 0
+    assert "policy.E005" in result.stderr and "writable by other users" in result.stderr
+    folder.chmod(0o700)
+    result = run_child(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode == 0, result.stderr
+
+
+CHECK_WITH_LOCAL_MEMORY = """
+import django
+from django.conf import settings
+django.setup()
+settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+from policy.checks import cache_is_shared
+for error in cache_is_shared(None):
+    print(error.id, error.msg)
+"""
+
+
+def test_the_deploy_checklist_refuses_a_cache_each_process_keeps_alone():
+    result = run_child(["-c", CHECK_WITH_LOCAL_MEMORY], **PRODUCTION)
+    assert "policy.E004" in result.stdout, result.stderr
+    assert "not shared between processes" in result.stdout
+
+
+def test_the_deploy_checklist_warns_when_server_errors_reach_no_one():
+    env = {**PRODUCTION, "DJANGO_ADMINS": ""}
+    result = run_child(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode != 0
+    assert "policy.W001" in result.stderr and "reach no one" in result.stderr
+
+
+def test_admins_are_read_from_the_environment():
+    values = settings_under(
+        ["ADMINS"], DJANGO_DEBUG="on", DJANGO_ADMINS="Office <office@x.example>, it@x.example"
+    )
+    assert values["ADMINS"] == [["Office", "office@x.example"], ["it@x.example", "it@x.example"]]
 
 
 @pytest.mark.parametrize(

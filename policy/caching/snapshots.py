@@ -26,6 +26,9 @@ from django.utils import timezone
 
 from ..models import Document, PolicyVersion
 
+# How long a token lives in a cache that is not shared at the moment (see SnapshotStore).
+DEGRADED_SECONDS = 5
+
 
 class Token(NamedTuple):
     """What the shared cache holds for a document, and what a process's snapshot must match."""
@@ -162,7 +165,7 @@ class SnapshotStore:
         if token is None or token._replace(stamp=None) != described:
             # A new stamp, so every other process that shares the cache reloads its own copy.
             token = described._replace(stamp=uuid.uuid4().hex)
-            self.cache.set(self._key(slug), tuple(token), settings.POLICY_CACHE_SECONDS)
+            self.cache.set(self._key(slug), tuple(token), self._seconds())
         # A token another process made for the same state is adopted, not replaced.
         self._kept[slug] = Snapshot(token, state, version)
         return self._kept[slug]
@@ -182,6 +185,16 @@ class SnapshotStore:
     def forget(self, slug: str) -> None:
         """Drop `slug`'s shared token, so every process that shares the cache reloads."""
         self.cache.delete(self._key(slug))
+
+    def _seconds(self) -> int:
+        """How long a token lives: seconds only while the cache stands in for a shared one.
+
+        A cache that has lost its server (pamedspa.cache's failover) keeps tokens in each
+        process, where another process's publish cannot drop them.
+        """
+        if getattr(self.cache, "degraded", False):
+            return min(settings.POLICY_CACHE_SECONDS, DEGRADED_SECONDS)
+        return settings.POLICY_CACHE_SECONDS
 
     @staticmethod
     def _key(slug: str) -> str:

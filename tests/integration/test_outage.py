@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_redis_outage import MAKE_USER
+from tests.integration.test_scale_out import Browser
 from tests.processes import ROOT, child_env, free_port
 
 BINDIR = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin"))), None)
@@ -88,6 +90,7 @@ def site():
     )
     for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
         subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True)
+    subprocess.run([sys.executable, "-c", MAKE_USER], cwd=ROOT, env=env, check=True)
     port = free_port()
     gunicorn = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
@@ -118,7 +121,15 @@ def test_an_outage_gives_fast_503s_and_the_site_recovers_without_a_restart(site)
     css = base + page.split('rel="stylesheet" href="')[1].split('"')[0]
     assert _get(base + "/privacy/versions/")[0] == 200
 
+    signed_in = Browser(base)
+    assert "Signed in as <strong>alice</strong>" in signed_in.log_in("alice").text
+
     database.stop()
+    # Signed in, the session and the user are loaded before any view: the same 503 page.
+    started = time.monotonic()
+    page = signed_in.get("/accounts/")
+    assert (page.status, time.monotonic() - started < 5) == (503, True)
+    assert "Temporarily unavailable" in page.text
     # A page that needs the database (a kept policy page may still be served by the worker
     # that kept it, so it proves nothing either way).
     status, headers, seconds = _get(base + "/accounts/login/")

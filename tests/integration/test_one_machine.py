@@ -1,0 +1,85 @@
+"""One machine without Redis, as `make serve` runs it: gunicorn with 4 workers, SQLite, and the
+default cache (a folder every process shares).
+
+Rate limits hold exactly across the workers, and a version published from the command line
+shows on the very next request, whichever worker answers it.
+"""
+
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.test_redis_outage import MAKE_USER
+from tests.integration.test_scale_out import Browser, Instance, _stop, _wait_until_healthy
+from tests.processes import ROOT, child_env, free_port
+
+GUNICORN = str(Path(sys.executable).parent / "gunicorn")
+WORKERS = 4
+REFUSED = "Too many wrong passwords"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("one-machine")
+    env = child_env(
+        DJANGO_DEBUG="off",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_HTTPS="off",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_STAFF_MFA_REQUIRED="off",
+        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
+        DJANGO_CACHE_DIR=str(folder / "cache"),
+        WEB_CONCURRENCY=str(WORKERS),
+    )
+    for args in (["manage.py", "migrate", "--no-input", "-v0"],
+                 ["manage.py", "collectstatic", "--no-input", "-v0"],
+                 ["-c", MAKE_USER]):  # fmt: skip
+        subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=True, timeout=180)
+    port = free_port()
+    log = folder / "gunicorn.log"
+    with log.open("wb") as stream:
+        process = subprocess.Popen(
+            [GUNICORN, "--config", "pamedspa/gunicorn.conf.py", "--no-control-socket",
+             "--bind", f"127.0.0.1:{port}", "pamedspa.wsgi"],
+            cwd=ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    instance = Instance(f"http://127.0.0.1:{port}", process, log)
+    try:
+        _wait_until_healthy(instance, time.monotonic() + 60)
+        yield instance, env, folder
+    finally:
+        _stop(process)
+
+
+def test_login_limits_hold_exactly_across_workers(site):
+    """login_failed: 5 per account in 300 s, and 10 per IP address a minute.
+
+    Every attempt counts against the address, refused ones too; 4 workers without a shared
+    cache would let about 4 times as many through.
+    """
+    instance, _, _ = site
+    pages = [Browser(instance.base).log_in("alice", "not the password") for _ in range(6)]
+    assert [REFUSED in page.text for page in pages] == [False] * 5 + [True]
+    pages = [Browser(instance.base).log_in(f"nobody{n}", "not the password") for n in range(8)]
+    assert [REFUSED in page.text for page in pages] == [False] * 4 + [True] * 4
+
+
+def test_a_publish_from_the_command_line_shows_on_the_next_request(site):
+    instance, env, folder = site
+    reader = Browser(instance.base)
+    for _ in range(2 * WORKERS):  # every worker keeps version 1
+        assert "Version 1" in reader.get("/privacy/").text
+    text = folder / "v2.md"
+    text.write_text("## Version two\n\nPublished from the command line, read at once.\n")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "publish_policy", str(text), "--summary", "v2"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for _ in range(2 * WORKERS):
+        page = reader.get("/privacy/")
+        assert "Published from the command line, read at once." in page.text
