@@ -16,8 +16,8 @@ logger = logging.getLogger(__name__)
 class EmailDeliveryFailedMiddleware:
     """When a view could not hand its email to the mail server, say so and ask to retry.
 
-    The exception has already left the view's transaction (ATOMIC_REQUESTS), so whatever the
-    view wrote (a new account, an email address) was rolled back.
+    The view's transaction (the project's AtomicWritesMiddleware) is marked for rollback before
+    this runs, so whatever the view wrote (a new account, an email address) is undone.
     """
 
     def __init__(self, get_response):

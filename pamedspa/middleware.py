@@ -1,9 +1,11 @@
 """Request hygiene: refuse bodies too big to be a form of this site, and form bodies that are
-not UTF-8, instead of reading the first or silently mangling the second."""
+not UTF-8, instead of reading the first or silently mangling the second; and one transaction
+for each request that writes."""
 
 from urllib.parse import parse_qsl
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 
@@ -58,3 +60,45 @@ class BodySizeLimitMiddleware:
             response.headers["Connection"] = "close"  # the unread body must not be parsed next
             return response
         return self.get_response(request)
+
+
+class AtomicWritesMiddleware:
+    """Each request that may write runs in one transaction; a read runs in none.
+
+    Django's ATOMIC_REQUESTS would open a transaction for every view, reads too, and on SQLite
+    opening one takes the database's write lock (BEGIN IMMEDIATE), so every page view would
+    queue behind every other. This does what it does for the requests that may write (every
+    method but GET, HEAD and OPTIONS): if the view raises, such as a signup whose confirmation
+    mail cannot go, everything it wrote is rolled back before any other middleware answers.
+
+    Last in MIDDLEWARE, so the transaction holds the view and little else, and its
+    process_exception runs before every other middleware's.
+    """
+
+    SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+    KEY = "_atomic_write"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method in self.SAFE_METHODS:
+            return self.get_response(request)
+        block = transaction.atomic()
+        block.__enter__()
+        request.__dict__[self.KEY] = block
+        try:
+            response = self.get_response(request)
+        except BaseException as error:
+            self._end(request, error)
+            raise
+        self._end(request, None)  # commits, unless the view raised
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        self._end(request, exception)  # rolls back now, as ATOMIC_REQUESTS would
+
+    def _end(self, request: HttpRequest, error: BaseException | None) -> None:
+        block = request.__dict__.pop(self.KEY, None)
+        if block is not None:
+            block.__exit__(type(error) if error else None, error, error and error.__traceback__)

@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.GlobalPrivacyControlMiddleware",
     "accounts.middleware.EmailDeliveryFailedMiddleware",
+    # Last: one transaction around each view that may write (ATOMIC_REQUESTS, for writes only).
+    "pamedspa.middleware.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "pamedspa.urls"
@@ -107,7 +109,13 @@ DATABASES = {
         env.str("DATABASE_URL", default="") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
     ),
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = True
+# A request that may write runs in one transaction, so a failure halfway leaves nothing
+# half-made; a read runs in none (pamedspa.middleware.AtomicWritesMiddleware does what
+# ATOMIC_REQUESTS would, for writes only).
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Connections persist between requests, checked before reuse; fail fast when unreachable.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers and a writer work at once and makes commits cheap; IMMEDIATE takes the
     # write lock up front, so concurrent writers wait instead of failing with "locked".
@@ -116,9 +124,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Persistent connections, checked before reuse; fail fast when the server is unreachable.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=600)
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].setdefault(
         "connect_timeout", env.int("DJANGO_DB_CONNECT_TIMEOUT", default=3)

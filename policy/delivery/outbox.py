@@ -115,14 +115,19 @@ def notices_deliver(
         ids = list(Notice.objects.due().order_by("pk").values_list("pk", flat=True)[:size])
         if not ids:
             break
-        for pk in ids:
-            outcome = _deliver_one(pk, connection=connection, report=report, contexts=contexts)
+        # Each notice with its person and address, for the whole batch in one query; a notice
+        # is still claimed on its own, just before it is sent. One connection to the mail
+        # server per batch (opened at its first message), not one per message; a failure
+        # closes it and the next message opens a fresh one.
+        notices = Notice.objects.select_related("user").with_address().in_bulk(ids)
+        for notice in (notices[pk] for pk in ids if pk in notices):
+            outcome = _deliver_one(notice, connection=connection, report=report, contexts=contexts)
             if outcome is None:
                 continue  # another worker claimed it first
             handled += 1
             if progress:
                 progress(outcome)
-    connection.close()
+        connection.close()
     report.next_attempt_at = (
         Notice.objects.filter(status=Notice.Status.PENDING)
         .order_by("next_attempt_at")
@@ -150,8 +155,10 @@ def notices_requeue(*, notices: QuerySet) -> int:
     )
 
 
-def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict) -> str | None:
-    now = timezone.now()
+def _deliver_one(
+    notice: Notice, *, connection, report: DeliveryReport, contexts: dict
+) -> str | None:
+    now, pk = timezone.now(), notice.pk
     claimed = (
         Notice.objects.due(now)
         .filter(pk=pk)
@@ -159,7 +166,7 @@ def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict)
     )
     if not claimed:
         return None
-    notice = Notice.objects.select_related("user").with_address().get(pk=pk)
+    notice.attempts += 1  # as the claim just counted it
     key = _about(notice)
     if key not in contexts:
         contexts[key] = notice_context(*key)
@@ -176,6 +183,7 @@ def _deliver_one(pk: int, *, connection, report: DeliveryReport, contexts: dict)
     try:
         if notice.address is None:
             raise NoAddress("The person has no verified email address any more.")
+        connection.open()  # no-op while open; its errors count as this notice's send failing
         notice_send(notice, contexts[key], address=notice.address, connection=connection)
     except Exception as error:  # any failure to hand over the mail is retried, then reported
         connection.close()

@@ -1,7 +1,9 @@
 """Benchmark (not a test): production-like gunicorn on 127.0.0.1, driven by wrk.
 
-Prints req/s, p50 and p99 per endpoint and the ratio /privacy/ ÷ bare Django view, measured in
-the same run. Exits non-zero only if the run itself fails.
+Prints req/s, p50 and p99 per endpoint, and ratios measured in the same run in back-to-back
+pairs: our bare view ÷ a stock Django project's (tests/bench/stock_settings.py), our login page
+÷ allauth's own, /privacy/ ÷ our bare view on the default cache and (with BENCH_REDIS_URL or
+REDIS_URL) on Redis. Exits non-zero only if the run itself fails.
 
     python -m tests.bench.http [--seconds 10] [--rounds 5] [--connections 16] [--workers 2]
                                [--soak 60]
@@ -20,7 +22,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from pathlib import Path
 
 from tests.processes import ROOT, free_port
@@ -33,38 +36,66 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="Load time per endpoint.")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers.")
-    parser.add_argument("--rounds", type=int, default=5, help="Pairs of bare and /privacy/ runs.")
+    parser.add_argument("--rounds", type=int, default=5, help="Back-to-back pairs per ratio.")
     parser.add_argument("--soak", type=int, default=0, help="Then soak for this many seconds.")
     args = parser.parse_args()
+    load = partial(_load, seconds=args.seconds, connections=args.connections)
+    redis_url = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL")
 
-    with production_server(workers=args.workers) as (base, master):
+    with (
+        production_server(workers=args.workers) as (base, master),
+        stock_server(workers=args.workers) as stock,
+        production_server(workers=args.workers, redis_url=redis_url)
+        if redis_url
+        else nullcontext((None, None)) as (with_redis, _),
+    ):
         page = _get(base + "/privacy/")
         css = (
             re.search(rb'href="(/static/css/site\.[0-9a-f]+\.css)"', page.read()).group(1).decode()
         )
         etag = page.headers["ETag"]
-        endpoints = [
-            ("bare Django view (ceiling)", base + "/__bench__/bare/", []),
-            ("bare view, 24 KB body", base + "/__bench__/bare-24k/", []),
-            ("/privacy/", base + "/privacy/", []),
-            ("/privacy/, as browsers ask (br)", base + "/privacy/", [BROWSER_ENCODINGS]),
-            ("/privacy/versions/1/", base + "/privacy/versions/1/", []),
-            ("/privacy/ 304 (If-None-Match)", base + "/privacy/", [f"If-None-Match: {etag}"]),
-            ("/accounts/login/ (GET)", base + "/accounts/login/", []),
-            ("static CSS (whitenoise)", base + css, []),
-        ]
-        for _, url, headers in endpoints:
+        endpoints = {
+            "bare Django view (ceiling)": (base + "/__bench__/bare/", []),
+            "stock project's bare view": (stock + "/__bench__/bare/", []),
+            "bare view, 24 KB body": (base + "/__bench__/bare-24k/", []),
+            "/privacy/": (base + "/privacy/", []),
+            "/privacy/, as browsers ask (br)": (base + "/privacy/", [BROWSER_ENCODINGS]),
+            "/privacy/versions/1/": (base + "/privacy/versions/1/", []),
+            "/privacy/ 304 (If-None-Match)": (base + "/privacy/", [f"If-None-Match: {etag}"]),
+            "/accounts/login/ (GET)": (base + "/accounts/login/", []),
+            "allauth's own login page (GET)": (stock + "/accounts/login/", []),
+            "static CSS (whitenoise)": (base + css, []),
+        }
+        if with_redis:
+            endpoints["bare view, Redis cache"] = (with_redis + "/__bench__/bare/", [])
+            endpoints["/privacy/, Redis cache"] = (with_redis + "/privacy/", [])
+        for url, headers in endpoints.values():
             _get(url, headers)  # warm caches
-        # The ratio's two endpoints run in back-to-back pairs, several times over, so that a
+        # Each ratio's two endpoints run in back-to-back pairs, several times over, so that a
         # noisy neighbour on a shared machine skews one pair rather than the whole answer.
-        paired = [e for e in endpoints if e[0] in {"bare Django view (ceiling)", "/privacy/"}]
-        runs = {name: [] for name, _, _ in endpoints}
-        for _ in range(args.rounds):
-            for name, url, headers in paired:
-                runs[name].append(_load(url, headers, args.seconds, args.connections))
-        for name, url, headers in endpoints:
+        ratios = [
+            ("our bare view ÷ the stock project's", "bare Django view (ceiling)",
+             "stock project's bare view", 0.9),
+            ("our login page ÷ allauth's own", "/accounts/login/ (GET)",
+             "allauth's own login page (GET)", 1.0),
+            ("/privacy/ ÷ our bare view (default cache: a shared folder)", "/privacy/",
+             "bare Django view (ceiling)", 0.9),
+        ]  # fmt: skip
+        if with_redis:
+            ratios.append(("/privacy/ ÷ bare view (Redis cache)", "/privacy/, Redis cache",
+                           "bare view, Redis cache", 0.9))  # fmt: skip
+        runs = {name: [] for name in endpoints}
+        pairs = {}
+        for label, top, bottom, _ in ratios:
+            pairs[label] = []
+            for _ in range(args.rounds):
+                first, second = load(*endpoints[top]), load(*endpoints[bottom])
+                runs[top].append(first)
+                runs[bottom].append(second)
+                pairs[label].append(first[0] / second[0])
+        for name, (url, headers) in endpoints.items():
             if not runs[name]:
-                runs[name].append(_load(url, headers, args.seconds, args.connections))
+                runs[name].append(load(url, headers))
         sizes = _sizes(base, css)
         soak = _soak(master, base, css, args.soak, 32) if args.soak else None
 
@@ -76,20 +107,20 @@ def main() -> int:
         rps, p50, p99, _ = statistics.median_low(results)  # the median run, by req/s
         errors = sum(result[3] for result in results)
         print(f"{name:34} {rps:9,.0f} {p50:8.2f} {p99:8.2f} {errors:7}")
-    bare, privacy = runs[paired[0][0]], runs[paired[1][0]]
-    ratios = [page[0] / ceiling[0] for ceiling, page in zip(bare, privacy, strict=True)]
-    each = ", ".join(f"{r:.2f}" for r in ratios)
-    print(
-        f"\nratio /privacy/ ÷ bare view: {statistics.median(ratios):.2f} (goal ≥ 0.90; "
-        f"median of {len(ratios)} back-to-back pairs: {each})"
-    )
+    print()
+    for label, _, _, goal in ratios:
+        each = pairs[label]
+        median = statistics.median(each)
+        print(
+            f"ratio {label}: {median:.2f} (goal ≥ {goal:.2f}: "
+            f"{'MET' if median >= goal else 'NOT MET'}; median of {len(each)} back-to-back "
+            f"pairs, spread {min(each):.2f}–{max(each):.2f})"
+        )
+    if not with_redis:
+        print("(no Redis: set BENCH_REDIS_URL to measure /privacy/ with the Redis cache too)")
     print("sizes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     if soak:
-        print(
-            f"soak: {soak['seconds']} s at 32 connections, mixed pages: {soak['requests']:,} "
-            f"requests, {soak['errors']} errors; worker memory {soak['before']:.1f} -> "
-            f"{soak['after']:.1f} MB ({soak['growth']:+.1%}, limit +10%)"
-        )
+        _print_soak(soak)
     return 0
 
 
@@ -106,52 +137,100 @@ end
 """
 
 
+SOAK_WARMUP_SECONDS = 10
+SOAK_GROWTH_LIMIT = 0.10
+
+
 def _soak(master: int, base: str, css: str, seconds: int, connections: int) -> dict:
-    """Mixed pages for `seconds`; errors, and the workers' memory before and after."""
+    """Mixed pages for `seconds` after a warm-up; errors, and each worker's memory.
+
+    Workers are not recycled (GUNICORN_MAX_REQUESTS=0), so the same workers serve the whole
+    soak and a leak shows as growth. The baseline is each worker's RSS after the warm-up, which
+    runs the same mix, so first-request imports and filling caches do not count as growth.
+    """
     script = Path(tempfile.mkdtemp()) / "mix.lua"
     script.write_text(MIX % css)
     command = ["wrk", "-t2", f"-c{connections}", "-d{}s", "-s", str(script), base]
-    subprocess.run([c.replace("{}", "5") for c in command], capture_output=True, check=True)
-    before = _workers_rss(master)
+    warmup = [c.replace("{}", str(SOAK_WARMUP_SECONDS)) for c in command]
+    subprocess.run(warmup, capture_output=True, check=True, timeout=SOAK_WARMUP_SECONDS + 60)
+    before = _worker_rss(master)
     out = subprocess.run(
         [c.replace("{}", str(seconds)) for c in command],
         capture_output=True, text=True, check=True, timeout=seconds + 60,
     ).stdout  # fmt: skip
-    after = _workers_rss(master)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
-    )
-    if socket_errors:
-        errors += sum(int(n) for n in socket_errors.groups())
+    after = _worker_rss(master)
+    non_2xx_3xx = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", out))
+    # wrk prints this line only when there were socket errors.
+    found = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    counts = map(int, found.groups()) if found else [0] * 4
+    socket_errors = dict(zip(("connect", "read", "write", "timeout"), counts, strict=True))
     return {
-        "seconds": seconds, "requests": requests, "errors": errors,
-        "before": before, "after": after, "growth": (after - before) / before,
+        "seconds": seconds, "connections": connections, "warmup": SOAK_WARMUP_SECONDS,
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "non_2xx_3xx": non_2xx_3xx, "socket_errors": socket_errors,
+        "errors": non_2xx_3xx + sum(socket_errors.values()),
+        "before": before, "after": after,
     }  # fmt: skip
 
 
-def _workers_rss(master: int) -> float:
-    """Total resident memory (MB) of the gunicorn master's worker processes."""
-    total = 0
+def _print_soak(soak: dict) -> None:
+    """The soak's figures, each worker's memory, and whether its goals were met."""
+    sockets = ", ".join(f"{kind} {n}" for kind, n in soak["socket_errors"].items())
+    print(
+        f"\nsoak: {soak['seconds']} s of mixed pages at {soak['connections']} connections, worker "
+        f"recycling off (GUNICORN_MAX_REQUESTS=0), after a {soak['warmup']} s warm-up of the "
+        f"same mix\n  {soak['requests']:,} requests ({soak['rps']:,.0f} req/s); "
+        f"errors: {soak['errors']} (non-2xx/3xx {soak['non_2xx_3xx']}; socket {sockets})"
+    )
+    print("  worker RSS, baseline = after the warm-up -> at the end of the soak:")
+    before, after = soak["before"], soak["after"]
+    growths = []
+    for pid in sorted(before.keys() & after.keys()):
+        growth = (after[pid] - before[pid]) / before[pid]
+        growths.append(growth)
+        print(f"    worker {pid}: {before[pid]:.1f} -> {after[pid]:.1f} MB ({growth:+.1%})")
+    replaced = sorted(before.keys() ^ after.keys())
+    if replaced:
+        print(f"    workers started or gone during the soak (not comparable): {replaced}")
+    no_errors = soak["errors"] == 0
+    small = bool(growths) and not replaced and max(growths) < SOAK_GROWTH_LIMIT
+    largest = f"largest {max(growths):+.1%}" if growths else "no worker to compare"
+    print(
+        f"  goals: 0 errors -> {'MET' if no_errors else 'NOT MET'}; growth under "
+        f"{SOAK_GROWTH_LIMIT:.0%} in every worker ({largest}) -> {'MET' if small else 'NOT MET'}"
+    )
+
+
+def _worker_rss(master: int) -> dict[int, float]:
+    """Resident memory (VmRSS, MB) of each of the gunicorn master's worker processes, by pid."""
+    workers = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
             if int(fields[1]) == master:
                 status = (stat.parent / "status").read_text()
-                total += int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+                kilobytes = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1))
+                workers[int(stat.parent.name)] = kilobytes / 1024
         except (OSError, AttributeError):
             continue
-    return total / 1024
+    return workers
 
 
 @contextmanager
-def production_server(*, workers: int = 2, env_extra: dict | None = None, setup: str = ""):
+def production_server(
+    *,
+    workers: int = 2,
+    env_extra: dict | None = None,
+    setup: str = "",
+    redis_url: str | None = None,
+):
     """Production-like gunicorn on a free 127.0.0.1 port, over a fresh database with two versions.
 
     Yields (base URL, gunicorn master pid). DEBUG off, whitenoise with collected static files,
     --no-control-socket; the database is a new SQLite file unless BENCH_DATABASE_URL names one.
     `env_extra` adds environment variables; `setup` is Python run by `manage.py shell` first.
+    The cache is the default (a folder of the run's own) unless `redis_url` names a Redis.
     """
     workdir = Path(tempfile.mkdtemp(prefix="pamedspa-bench-"))
     env = {
@@ -166,12 +245,14 @@ def production_server(*, workers: int = 2, env_extra: dict | None = None, setup:
             "BENCH_DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}"
         ),
         "WEB_CONCURRENCY": str(workers),
+        # Without Redis, the default cache: a folder of this run's own.
+        "DJANGO_CACHE_DIR": str(workdir / "cache"),
         # No worker recycling: a leak must show in the soak's memory figures, not be hidden.
         "GUNICORN_MAX_REQUESTS": "0",
         **(env_extra or {}),
     }
-    if os.environ.get("REDIS_URL"):
-        env["REDIS_URL"] = os.environ["REDIS_URL"]
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     manage = [PYTHON, "manage.py"]
     for command in (["migrate", "--no-input", "-v0"], ["collectstatic", "--no-input", "-v0"]):
         subprocess.run(manage + command, cwd=ROOT, env=env, check=True)
@@ -195,6 +276,38 @@ def production_server(*, workers: int = 2, env_extra: dict | None = None, setup:
         base = f"http://127.0.0.1:{port}"
         _wait_until_up(base + "/healthz/")
         yield base, server.pid
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
+def stock_server(*, workers: int = 2):
+    """The peer: a stock Django project with allauth's defaults (tests/bench/stock_settings.py),
+    under the same gunicorn settings, over a SQLite file of its own. Yields its base URL."""
+    workdir = Path(tempfile.mkdtemp(prefix="pamedspa-bench-stock-"))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "REDIS_URL"))},
+        "DJANGO_SETTINGS_MODULE": "tests.bench.stock_settings",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "BENCH_STOCK_DATABASE": str(workdir / "stock.sqlite3"),
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_MAX_REQUESTS": "0",
+    }
+    subprocess.run([PYTHON, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env,
+                   check=True)  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(PYTHON).parent / "gunicorn"), "--config", "pamedspa/gunicorn.conf.py",
+         "--no-control-socket", "--bind", f"127.0.0.1:{port}",
+         "django.core.wsgi:get_wsgi_application()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(base + "/__bench__/bare/")
+        yield base
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import PASSWORD
 from tests.integration.test_redis_outage import MAKE_USER
 from tests.integration.test_scale_out import Browser
 from tests.processes import ROOT, child_env, free_port
@@ -123,6 +124,9 @@ def test_an_outage_gives_fast_503s_and_the_site_recovers_without_a_restart(site)
 
     signed_in = Browser(base)
     assert "Signed in as <strong>alice</strong>" in signed_in.log_in("alice").text
+    visitor = Browser(base)  # with the login form open when the database goes away
+    form = visitor.get("/accounts/login/").text
+    token = {"csrfmiddlewaretoken": form.split('name="csrfmiddlewaretoken" value="')[1][:64]}
 
     database.stop()
     # Signed in, the session and the user are loaded before any view: the same 503 page.
@@ -132,13 +136,16 @@ def test_an_outage_gives_fast_503s_and_the_site_recovers_without_a_restart(site)
     assert "Temporarily unavailable" in page.text
     # A page that needs the database (a kept policy page may still be served by the worker
     # that kept it, so it proves nothing either way).
-    status, headers, seconds = _get(base + "/accounts/login/")
+    status, headers, seconds = _get(base + "/privacy/versions/99/")
     assert status == 503
     assert headers["Retry-After"]
     assert seconds < 5  # the 2 s connect timeout, not gunicorn's 30 s worker timeout
     health, _, seconds = _get(base + "/healthz/")
     assert (health, seconds < 5) == (503, True)
     assert _get(css)[0] == 200  # whitenoise needs no database
+    # Logging in needs the database: a person trying gets the 503 page, not an error.
+    page = visitor.post("/accounts/login/", {"login": "alice", "password": PASSWORD, **token})
+    assert (page.status, "Temporarily unavailable" in page.text) == (503, True)
 
     database.start()
     assert _get(base + "/privacy/versions/")[0] == 200  # the very next request

@@ -11,6 +11,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.mail.backends.locmem import EmailBackend as LocmemBackend
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
@@ -87,6 +88,18 @@ def test_notices_are_created_in_batches(version, django_assert_max_num_queries):
         assert notices_create(version=version, batch_size=3) == 10
 
 
+def test_a_notice_costs_two_queries_its_claim_and_its_record(
+    version, mailoutbox, django_assert_max_num_queries
+):
+    make_many_verified_users(20)
+    assert notices_create(version=version) == 23
+    # Each batch loads its notices, people and addresses in one query; what every notice
+    # shares (the version, the one before it, its new uses) is loaded once.
+    with django_assert_max_num_queries(2 * 23 + 8):
+        assert notices_deliver().sent == 23
+    assert len(mailoutbox) == 23
+
+
 def test_a_retried_delivery_sends_nothing_twice(version, mailoutbox):
     first = notices_deliver()
     second = notices_deliver()
@@ -118,6 +131,52 @@ def test_a_failed_send_is_recorded_then_retried_with_backoff(
     notice.refresh_from_db()
     assert (notice.status, notice.attempts, notice.last_error) == ("sent", 2, "")
     assert recipients(mailoutbox)["bob@example.com"] == 1
+
+
+class CountingConnectionBackend(LocmemBackend):
+    """Counts the connections opened, sends only on an open one, and fails for `failing`."""
+
+    opened = 0
+    failing: set[str] = set()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connected = False
+
+    def open(self):
+        if self.connected:
+            return False
+        self.connected = True
+        CountingConnectionBackend.opened += 1
+        return True
+
+    def close(self):
+        self.connected = False
+
+    def send_messages(self, messages):
+        assert self.connected, "the connection is opened before a message is handed over"
+        if any(set(message.to) & self.failing for message in messages):
+            raise ConnectionResetError("the mail server hung up")
+        return super().send_messages(messages)
+
+
+@pytest.mark.parametrize(
+    ("batch_size", "failing", "opened", "sent"),
+    [(100, set(), 1, 3), (2, set(), 2, 3), (100, {"bob@example.com"}, 2, 2)],
+    ids=["one batch", "two batches", "a failure in between"],
+)
+def test_one_mail_server_connection_per_batch_and_a_fresh_one_after_a_failure(
+    version, mailoutbox, settings, monkeypatch, batch_size, failing, opened, sent
+):
+    settings.EMAIL_BACKEND = f"{__name__}.CountingConnectionBackend"
+    monkeypatch.setattr(CountingConnectionBackend, "opened", 0)
+    monkeypatch.setattr(CountingConnectionBackend, "failing", failing)
+    report = notices_deliver(batch_size=batch_size)
+    assert (report.sent, report.retrying) == (sent, 3 - sent)
+    assert CountingConnectionBackend.opened == opened
+    assert sorted(recipients(mailoutbox)) == sorted(
+        {"alice@example.com", "bob@example.com", "carol@example.com"} - failing
+    )
 
 
 def test_a_notice_that_keeps_failing_ends_up_failed_and_reported(
