@@ -99,7 +99,8 @@ def test_postgres_url_gets_persistent_checked_connections_and_a_connect_timeout(
     assert db["CONN_MAX_AGE"] > 0
     assert db["CONN_HEALTH_CHECKS"] is True
     assert 1 <= db["OPTIONS"]["connect_timeout"] <= 10
-    assert db["ATOMIC_REQUESTS"] is False  # writes get one: pamedspa.middleware.AtomicWritesMiddleware
+    # Writes get one: pamedspa.middleware.AtomicWritesMiddleware.
+    assert db["ATOMIC_REQUESTS"] is False
 
 
 def test_redis_url_switches_cache_and_sessions():
