@@ -74,4 +74,12 @@ def sentry_before_send(event: dict, hint: dict) -> dict:
     if request is not None:
         event["request"] = {"method": request.get("method")}
     event.pop("user", None)
+    # Spans and breadcrumbs describe cache and database calls with their keys (a session's
+    # key is its cookie) and their queries.
+    event.pop("spans", None)
+    event.pop("breadcrumbs", None)
+    trace = event.get("contexts", {}).get("trace")
+    if trace is not None:
+        trace.pop("description", None)
+        trace.pop("data", None)
     return event

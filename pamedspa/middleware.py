@@ -4,6 +4,9 @@ for each request that writes."""
 
 from urllib.parse import parse_qsl
 
+from csp.constants import HEADER
+from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -102,3 +105,47 @@ class AtomicWritesMiddleware:
         block = request.__dict__.pop(self.KEY, None)
         if block is not None:
             block.__exit__(type(error) if error else None, error, error and error.__traceback__)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware, with the site's one policy built once instead of per response.
+
+    django-csp builds the header from settings on every response (about a tenth of a
+    millisecond: a fifth of a bare page's cost here). The site's policy changes only with its
+    settings, so it is built when they change. A response that adjusts the policy (django-csp's
+    decorators, a nonce, report-only or excluded paths) goes through django-csp's own code.
+    """
+
+    ADJUSTMENTS = (
+        "_csp_config", "_csp_update", "_csp_replace",
+        "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro",
+    )  # fmt: skip
+
+    def __init__(self, get_response):
+        super().__init__(get_response)
+        self._built_from: object = None
+        self._header = ""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if self._adjusted(request, response):
+            return super().process_response(request, response)
+        if settings.DEBUG and response.status_code in {500, 404}:
+            return response  # Django's debug pages, as django-csp leaves them
+        policy = settings.CONTENT_SECURITY_POLICY
+        if policy is not self._built_from:
+            self._header, self._built_from = build_policy(), policy
+        if self._header and HEADER not in response:
+            response.headers[HEADER] = self._header
+        # As django-csp does: asking for a nonce once the header is written is an error.
+        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
+        return response
+
+    def _adjusted(self, request: HttpRequest, response: HttpResponse) -> bool:
+        return (
+            getattr(request, "_csp_nonce", None) is not None
+            or getattr(response, "_csp_exempt", False)
+            or getattr(response, "_csp_exempt_ro", False)
+            or any(getattr(response, name, None) is not None for name in self.ADJUSTMENTS)
+            or bool(getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None))
+            or bool((settings.CONTENT_SECURITY_POLICY or {}).get("EXCLUDE_URL_PREFIXES"))
+        )

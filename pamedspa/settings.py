@@ -56,7 +56,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "pamedspa.middleware.ContentSecurityPolicyMiddleware",
     "pamedspa.middleware.BodySizeLimitMiddleware",
     "pamedspa.middleware.RejectUndecodableFormMiddleware",
     # Kept policy pages for visitors without a session, before the layers they do not need.
