@@ -113,6 +113,7 @@ from django.core.management import call_command
 from django.test import Client
 from pamedspa import health
 call_command("migrate", verbosity=0)
+call_command("collectstatic", verbosity=0, interactive=False)  # the 500 page, with debug off
 user = get_user_model().objects.create_user("ada", "ada.lovelace@example.com", "pw-Secret-123")
 client = Client(raise_request_exception=False, HTTP_X_FORWARDED_FOR="203.0.113.9")
 client.force_login(user)
