@@ -6,7 +6,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
@@ -23,7 +23,6 @@ UNAVAILABLE = (OperationalError, InterfaceError)
 
 @require_safe
 @never_cache
-@transaction.non_atomic_requests
 def healthz(request: HttpRequest) -> HttpResponse:
     """What a load balancer acts on, and what an operator reads, in a small JSON body.
 

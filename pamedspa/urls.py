@@ -1,7 +1,6 @@
 """Top-level URLs: the home page, accounts, admin, health check, then policy documents by slug."""
 
 from django.contrib import admin
-from django.db import transaction
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
@@ -15,12 +14,7 @@ handler429 = "pamedspa.errors.too_many_requests"
 handler500 = "pamedspa.errors.server_error"
 
 urlpatterns = [
-    path(
-        "",
-        # A static page needs no transaction (and opening one would open a DB connection).
-        transaction.non_atomic_requests(TemplateView.as_view(template_name="home.html")),
-        name="home",
-    ),
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("healthz/", healthz, name="healthz"),
     # Where password managers look for the page that changes a password (W3C change-password URL).
     path(".well-known/gpc.json", gpc_support, name="well_known_gpc"),

@@ -7,14 +7,13 @@ itself keeps what it held: so the test can tell whether stale copies are dropped
 import logging
 import shutil
 import socket
-import subprocess
 import time
 
 import pytest
 
 from pamedspa.cache import FailoverRedisCache
 from policy.caching import SnapshotStore
-from tests.processes import free_port
+from tests.integration.sites import OwnRedis
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
@@ -24,22 +23,10 @@ RETRY = 0.5
 
 @pytest.fixture(scope="module")
 def redis_port():
-    port = free_port()
-    server = subprocess.Popen(
-        ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port
-    server.terminate()
-    server.wait(timeout=10)
+    redis = OwnRedis()
+    redis.start()
+    yield redis.port
+    redis.stop()
 
 
 @pytest.fixture

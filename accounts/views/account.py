@@ -245,7 +245,6 @@ GPC_SINCE = "2026-11-30"
 
 
 @require_safe
-@transaction.non_atomic_requests
 def gpc_support(request: HttpRequest) -> HttpResponse:
     """/.well-known/gpc.json: this site honours Global Privacy Control (GPC spec, section 3.3)."""
     response = JsonResponse({"gpc": True, "lastUpdate": GPC_SINCE})

@@ -3,7 +3,6 @@ changed, and the feeds. Anonymous visitors share kept pages (`shared_when_anonym
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import linebreaksbr
@@ -21,7 +20,6 @@ from ..models import Document, PolicyVersion
 
 
 @require_safe
-@transaction.non_atomic_requests
 @shared_when_anonymous
 def current(request: HttpRequest, document: str) -> HttpResponse:
     """The version of `document` in effect now."""
@@ -41,7 +39,6 @@ def current(request: HttpRequest, document: str) -> HttpResponse:
 
 
 @require_safe
-@transaction.non_atomic_requests
 @shared_when_anonymous
 def version_list(request: HttpRequest, document: str) -> HttpResponse:
     """Every published version of `document`, newest first."""
@@ -59,7 +56,6 @@ def version_list(request: HttpRequest, document: str) -> HttpResponse:
 
 
 @require_safe
-@transaction.non_atomic_requests
 @shared_when_anonymous
 def version_detail(request: HttpRequest, document: str, number: int) -> HttpResponse:
     """The permanent page of one version; drafts only for staff, under a banner."""
@@ -83,7 +79,6 @@ def version_detail(request: HttpRequest, document: str, number: int) -> HttpResp
 
 
 @require_safe
-@transaction.non_atomic_requests
 @shared_when_anonymous
 def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse:
     """What changed between two published versions, section by section."""
@@ -100,7 +95,6 @@ def compare(request: HttpRequest, document: str, a: int, b: int) -> HttpResponse
 
 
 @require_safe
-@transaction.non_atomic_requests
 @shared_when_anonymous
 def changes(request: HttpRequest, document: str, number: int) -> HttpResponse:
     """What changed in version `number`, against the published version before it."""
@@ -201,7 +195,6 @@ class VersionFeed(Feed):
 
 
 @require_safe
-@transaction.non_atomic_requests
 @shared_when_anonymous
 def versions_json(request: HttpRequest, document: str) -> JsonResponse:
     """Machine-readable list of published versions, for people who watch policies."""

@@ -12,14 +12,12 @@ from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = get_wsgi_application()
 
-from django.db import transaction  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from pamedspa import urls  # noqa: E402
 
 
-@transaction.non_atomic_requests
 def bare(request):
     return HttpResponse("ok", content_type="text/plain")
 
@@ -31,7 +29,6 @@ urls.urlpatterns.insert(0, path("__bench__/bare/", bare))
 BODY = b"x" * 24_000
 
 
-@transaction.non_atomic_requests
 def bare_sized(request):
     return HttpResponse(BODY, content_type="text/html")
 

@@ -5,19 +5,15 @@ Rate limits hold exactly across the workers, and a version published from the co
 shows on the very next request, whichever worker answers it.
 """
 
-import secrets
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.integration.test_redis_outage import MAKE_USER
-from tests.integration.test_scale_out import Browser, Instance, _stop, _wait_until_healthy
-from tests.processes import ROOT, child_env, free_port
+from tests.integration.sites import gunicorn_site
+from tests.integration.test_scale_out import Browser
+from tests.processes import ROOT
 
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 WORKERS = 4
 REFUSED = "Too many wrong passwords"
 
@@ -25,34 +21,8 @@ REFUSED = "Too many wrong passwords"
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("one-machine")
-    env = child_env(
-        DJANGO_DEBUG="off",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_HTTPS="off",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_STAFF_MFA_REQUIRED="off",
-        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
-        DJANGO_CACHE_DIR=str(folder / "cache"),
-        WEB_CONCURRENCY=str(WORKERS),
-    )
-    for args in (["manage.py", "migrate", "--no-input", "-v0"],
-                 ["manage.py", "collectstatic", "--no-input", "-v0"],
-                 ["-c", MAKE_USER]):  # fmt: skip
-        subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=True, timeout=180)
-    port = free_port()
-    log = folder / "gunicorn.log"
-    with log.open("wb") as stream:
-        process = subprocess.Popen(
-            [GUNICORN, "--config", "pamedspa/gunicorn.conf.py", "--no-control-socket",
-             "--bind", f"127.0.0.1:{port}", "pamedspa.wsgi"],
-            cwd=ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    instance = Instance(f"http://127.0.0.1:{port}", process, log)
-    try:
-        _wait_until_healthy(instance, time.monotonic() + 60)
+    with gunicorn_site(folder, WEB_CONCURRENCY=str(WORKERS)) as (instance, env):
         yield instance, env, folder
-    finally:
-        _stop(process)
 
 
 def test_login_limits_hold_exactly_across_workers(site):

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import PASSWORD
-from tests.integration.test_redis_outage import MAKE_USER
+from tests.integration.sites import MAKE_USER
 from tests.integration.test_scale_out import Browser
 from tests.processes import ROOT, child_env, free_port
 

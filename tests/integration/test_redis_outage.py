@@ -7,58 +7,18 @@ once per worker. When Redis comes back, the site uses it again with no restart.
 """
 
 import json
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.factories import PASSWORD
-from tests.integration.test_scale_out import Browser, Instance, _stop, _wait_until_healthy
-from tests.processes import ROOT, child_env, free_port
+from tests.integration.sites import OwnRedis, gunicorn_site
+from tests.integration.test_scale_out import Browser, Instance
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"), reason="needs redis-server")
 
-GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 WORKERS = 2
 KEY_LIMIT = 5  # login_failed: 5 per account in 300 s (settings.ACCOUNT_RATE_LIMITS)
-MAKE_USER = f"""
-import django; django.setup()
-from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
-user = get_user_model().objects.create_user("alice", "alice@example.com", {PASSWORD!r})
-EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
-"""
-
-
-class OwnRedis:
-    def __init__(self):
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-             "--appendonly", "no"],
-            stdout=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -66,34 +26,12 @@ def site(tmp_path_factory):
     folder = tmp_path_factory.mktemp("redis-outage")
     redis = OwnRedis()
     redis.start()
-    env = child_env(
-        DJANGO_DEBUG="off",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_HTTPS="off",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_STAFF_MFA_REQUIRED="off",
-        DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
-        REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-        WEB_CONCURRENCY=str(WORKERS),
-    )
-    for args in (["manage.py", "migrate", "--no-input", "-v0"],
-                 ["manage.py", "collectstatic", "--no-input", "-v0"],
-                 ["-c", MAKE_USER]):  # fmt: skip
-        subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=True, timeout=180)
-    port = free_port()
-    log = folder / "gunicorn.log"
-    with log.open("wb") as stream:
-        process = subprocess.Popen(
-            [GUNICORN, "--config", "pamedspa/gunicorn.conf.py", "--no-control-socket",
-             "--bind", f"127.0.0.1:{port}", "pamedspa.wsgi"],
-            cwd=ROOT, env=env, stdout=stream, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    instance = Instance(f"http://127.0.0.1:{port}", process, log)
     try:
-        _wait_until_healthy(instance, time.monotonic() + 60)
-        yield instance, redis
+        with gunicorn_site(
+            folder, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0", WEB_CONCURRENCY=str(WORKERS)
+        ) as (instance, _):
+            yield instance, redis
     finally:
-        _stop(process)
         redis.stop()
 
 
