@@ -2,12 +2,14 @@
 not UTF-8, instead of reading the first or silently mangling the second; and one transaction
 for each request that writes."""
 
+from io import BytesIO
 from urllib.parse import parse_qsl
 
 from csp.constants import HEADER
 from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.handlers.wsgi import LimitedStream
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
@@ -41,9 +43,11 @@ class BodySizeLimitMiddleware:
     Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not count a multipart body's file parts, which
     stream to disk, and gunicorn has no body limit, so without this a 10 MB post to any form
     is read in full. Public pages take small forms (REQUEST_BODY_MAX_BYTES); the admin takes
-    files staff attach (ADMIN_REQUEST_BODY_MAX_BYTES). A body sent without a Content-Length
-    (chunked) is never read by Django at all. nginx's client_max_body_size says the same
-    sooner.
+    files staff attach (ADMIN_REQUEST_BODY_MAX_BYTES).
+
+    A chunked body (no Content-Length) is read here up to the limit and no further, and handed
+    on with its length: Django reads a body only by its Content-Length, so it would otherwise
+    see an empty form. nginx's client_max_body_size says the same sooner, and sends a length.
     """
 
     def __init__(self, get_response):
@@ -57,12 +61,20 @@ class BodySizeLimitMiddleware:
         admin = request.path_info.startswith("/admin/")
         cap = settings.ADMIN_REQUEST_BODY_MAX_BYTES if admin else settings.REQUEST_BODY_MAX_BYTES
         if declared > cap:
-            response = HttpResponse(
-                render_to_string("413.html", {"limit_kb": cap // 1024}), status=413
-            )
-            response.headers["Connection"] = "close"  # the unread body must not be parsed next
-            return response
+            return self._too_large(cap)
+        if not declared and "chunked" in request.headers.get("transfer-encoding", "").lower():
+            body = request.META["wsgi.input"].read(cap + 1)  # the server undoes the chunking
+            if len(body) > cap:
+                return self._too_large(cap)
+            request.META["CONTENT_LENGTH"] = str(len(body))
+            request._stream = LimitedStream(BytesIO(body), len(body))
         return self.get_response(request)
+
+    @staticmethod
+    def _too_large(cap: int) -> HttpResponse:
+        response = HttpResponse(render_to_string("413.html", {"limit_kb": cap // 1024}), status=413)
+        response.headers["Connection"] = "close"  # the unread body must not be parsed next
+        return response
 
 
 class AtomicWritesMiddleware:

@@ -94,7 +94,11 @@ def test_signed_in_people_get_the_same_503_when_the_database_is_lost(
     response = client.get(reverse("account_overview"))
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.headers["Retry-After"] == "30"
-    assert "Temporarily unavailable" in response.content.decode()
+    page = response.content.decode()
+    assert "Temporarily unavailable" in page
+    # Who is signed in cannot be known without the database: no "Login" or "Register" links
+    # that would tell a signed-in person they were signed out.
+    assert 'aria-label="Account"' not in page and "Register" not in page
 
 
 def test_other_server_errors_stay_500(monkeypatch):
@@ -103,6 +107,7 @@ def test_other_server_errors_stay_500(monkeypatch):
     response = client.get(reverse("account_login"))
     assert response.status_code == HTTPStatus.INTERNAL_SERVER_ERROR
     assert "Retry-After" not in response.headers
+    assert 'aria-label="Account"' not in response.content.decode()
 
 
 def test_healthz_gives_up_within_the_connect_timeout_when_postgres_hangs():

@@ -2,6 +2,8 @@
 and a contact subject with a line break still reaches the privacy team, on one line."""
 
 from http import HTTPStatus
+from io import BytesIO
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -56,6 +58,38 @@ def test_a_body_within_the_limit_is_served(client, privacy, mailoutbox):
          "website": ""},
     )  # fmt: skip
     assert response.status_code == HTTPStatus.FOUND
+
+
+def post_chunked(path: str, body: bytes, content_type: str):
+    """A POST as a server hands on a chunked body: no Content-Length, the body already
+    de-chunked in wsgi.input (as gunicorn does; tests/integration/test_one_machine.py sends
+    real chunks through gunicorn)."""
+    return Client().generic(
+        "POST", path, b"", CONTENT_TYPE=content_type,
+        HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": BytesIO(body)},
+    )  # fmt: skip
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_form(privacy, settings, mailoutbox):
+    settings.REQUEST_BODY_MAX_BYTES = 256 * 1024
+    body = urlencode({"name": "Vera", "email": "vera@example.org", "subject": "Chunked",
+                      "message": "Sent in chunks.", "website": ""})  # fmt: skip
+    response = post_chunked(CONTACT, body.encode(), "application/x-www-form-urlencoded")
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:300]
+    assert ContactMessage.objects.get().message == "Sent in chunks."
+
+
+def test_an_over_long_chunked_body_is_refused_with_413_after_the_limit(privacy, settings):
+    settings.REQUEST_BODY_MAX_BYTES = 1024
+    stream = BytesIO(b"message=" + b"x" * 5000)
+    response = Client().generic(
+        "POST", CONTACT, b"", CONTENT_TYPE="application/x-www-form-urlencoded",
+        HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": stream},
+    )  # fmt: skip
+    assert response.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+    assert "(1 KB)" in response.content.decode()
+    assert stream.tell() == 1025  # read to one byte past the limit, and no further
+    assert not ContactMessage.objects.exists()
 
 
 def test_a_malformed_content_length_is_a_bad_request(client):
