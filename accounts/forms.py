@@ -12,15 +12,33 @@ from django import forms
 from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.functional import Promise
 from django.utils.html import format_html
 
+from policy.caching import current_version
 from policy.forms import HoneypotField
 from policy.models import PRIVACY, PolicyVersion
+from policy.templatetags.links import link
 
 from .models import PrivacyRequest
 
 
-class SignupForm(AllauthSignupForm):
+class _HelpTextOnce:
+    """Help texts worked out once per form rather than at every reading.
+
+    Django's password rules and allauth's reset link are lazy, and a page reads a field's help
+    text three or four times (whether there is one, its id for the input, the text), working
+    it out afresh each time.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.help_text, Promise):
+                field.help_text = str(field.help_text)
+
+
+class SignupForm(_HelpTextOnce, AllauthSignupForm):
     accept_policy = forms.BooleanField(
         required=True,
         label="I have read the Privacy Policy",
@@ -32,11 +50,15 @@ class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.order_fields(["username", "email", "password1", "password2", "accept_policy"])
+        # The blank form shows the version every page shows (kept per process, no query); the
+        # answer is checked against the database.
         self.current_policy = (
             PolicyVersion.objects.filter(document__slug=PRIVACY)
             .select_related("document")
             .defer("body", "body_html", "toc")
             .current()
+            if self.is_bound
+            else current_version(PRIVACY)
         )
         if self.current_policy is not None:
             version = self.current_policy
@@ -87,9 +109,14 @@ class LoginForm(AllauthLoginForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["login"].widget.attrs["autocomplete"] = "username"
+        # allauth's help text is lazy: each reading looks for a template, then reverses a URL,
+        # and a page reads it four times. The same link, made once.
+        self.fields["password"].help_text = format_html(
+            '<a href="{}">Forgot your password?</a>', link("account_reset_password")
+        )
 
 
-class ResetPasswordKeyForm(AllauthResetPasswordKeyForm):
+class ResetPasswordKeyForm(_HelpTextOnce, AllauthResetPasswordKeyForm):
     """The new-password page, naming the account so a password manager saves it under it."""
 
     def __init__(self, *args, **kwargs):

@@ -1,9 +1,14 @@
 """Account middleware: a mail server failure becomes a clear page instead of a 500, with nothing
 left half-made; a browser's Global Privacy Control signal is honoured for signed-in people."""
 
+import hashlib
 import logging
 
 from allauth.account.adapter import get_adapter
+from allauth.usersessions.middleware import (
+    UserSessionsMiddleware as AllauthUserSessionsMiddleware,
+)
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
@@ -63,3 +68,35 @@ class GlobalPrivacyControlMiddleware:
                 )
                 request.session[self.SESSION_KEY] = stamp
         return self.get_response(request)
+
+
+class UserSessionsMiddleware(AllauthUserSessionsMiddleware):
+    """allauth's record of each signed-in session (the "Sessions" page), written when it says
+    something new rather than on every request.
+
+    allauth upserts the session's row, last seen time, IP address and browser included, on
+    every request of a signed-in person, and loads every visitor's user to find out they are
+    anonymous. Here a request without a session loads nothing, and a session is recorded again
+    only once its IP address or browser changes, or a minute after it was last recorded.
+    allauth records a session when someone signs in, either way.
+    """
+
+    SECONDS = 60
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if session is None or not session.session_key or not self._due(request, session):
+            return self.get_response(request)
+        return super().__call__(request)
+
+    def _due(self, request: HttpRequest, session) -> bool:
+        seen = "\0".join(
+            (
+                session.session_key,
+                get_adapter(request).get_client_ip(request) or "",
+                request.headers.get("User-Agent", ""),
+            )
+        )
+        key = "usersession-seen:" + hashlib.sha256(seen.encode()).hexdigest()
+        # add() is atomic: of concurrent requests, one records, the others see it done.
+        return cache.add(key, True, self.SECONDS)

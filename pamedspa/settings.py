@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.UserSessionsMiddleware",
     "accounts.middleware.GlobalPrivacyControlMiddleware",
     "accounts.middleware.EmailDeliveryFailedMiddleware",
     # Last: one transaction around each view that may write (ATOMIC_REQUESTS, for writes only).

@@ -3,11 +3,11 @@ spambots cannot read."""
 
 from django import template
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from ..models import PRIVACY
+from .links import link
 
 register = template.Library()
 
@@ -19,7 +19,7 @@ def privacy_url(name: str = "current") -> str:
     A tag rather than a context variable: error pages (400, 403, 500, 503) are rendered without
     context processors, and they link to the policy too.
     """
-    return reverse(f"policy:{name}", kwargs={"document": PRIVACY})
+    return link(f"policy:{name}", PRIVACY)
 
 
 def _entities(text: str) -> str:
