@@ -44,11 +44,17 @@ serve: $(VENV)/.installed
 	$(BIN)/gunicorn --config pamedspa/gunicorn.conf.py --no-control-socket --bind 127.0.0.1:$(PORT) pamedspa.wsgi
 
 ## tools: the W3C Nu HTML Checker (vnu.jar, from npm, pinned) that the suite runs when Java is here,
-## and the MDN HTTP Observatory (pinned) that tests/integration/test_deploy.py runs against nginx
+## the MDN HTTP Observatory (pinned) that tests/integration/test_deploy.py runs against nginx, and
+## axe-core (pinned) that tests/e2e/test_accessibility.py runs in the browser
 VNU_JAR_VERSION := 26.9.27
 OBSERVATORY_VERSION := 1.4.8
+AXE_VERSION := 4.14.1
 OBSERVATORY := .tools/node_modules/@mdn/mdn-http-observatory
-tools: .tools/node_modules/vnu-jar/build/dist/vnu.jar $(OBSERVATORY)/conf/hsts-preload.json
+tools: .tools/node_modules/vnu-jar/build/dist/vnu.jar $(OBSERVATORY)/conf/hsts-preload.json \
+  .tools/node_modules/axe-core/axe.min.js
+
+.tools/node_modules/axe-core/axe.min.js:
+	npm install --prefix .tools --no-audit --no-fund --ignore-scripts --save-exact axe-core@$(AXE_VERSION)
 
 .tools/node_modules/vnu-jar/build/dist/vnu.jar:
 	npm install --prefix .tools --no-audit --no-fund --ignore-scripts vnu-jar@$(VNU_JAR_VERSION)
@@ -86,10 +92,11 @@ check-deploy: $(VENV)/.installed
 	DJANGO_ALLOWED_HOSTS=pamedspa.example DJANGO_SITE_URL=https://pamedspa.example DJANGO_ADMINS=ops@pamedspa.example \
 	$(MANAGE) check --deploy --fail-level WARNING
 
-## bench: benchmarks (not tests): HTTP pages vs a bare Django view (gunicorn + wrk), the same
+## bench: benchmarks (not tests): HTTP pages vs a bare Django view and a stock project (gunicorn + wrk), what each middleware costs, the same
 ## through nginx (micro-cache, and bypassed by a session), then the notice fan-out to 100,000 users through a local SMTP sink, then the account-enumeration timing pairs
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m tests.bench.http --seconds $${BENCH_SECONDS:-10} --soak $${BENCH_SOAK:-60}
+	$(BIN)/python -m tests.bench.middleware
 	$(BIN)/python -m tests.bench.nginx --seconds $${BENCH_SECONDS:-10}
 	$(BIN)/python -m tests.bench.notices --users $${BENCH_USERS:-100000} --send-seconds 20
 	$(BIN)/python -m tests.bench.timing --samples $${BENCH_SAMPLES:-30}

@@ -113,6 +113,19 @@ class FailoverClient(RedisCacheClient):
         super().__init__(servers, **options)
         self.outage = outage
         self.local = local
+        self._clients: dict[object, object] = {}
+
+    def get_client(self, key=None, *, write=False):
+        """A client of the server's connection pool, made once rather than for every command.
+
+        Django makes a new redis-py client per command, which costs as much as the round trip
+        to the server; a redis-py client is safe to share, as its pool is.
+        """
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = self._client(connection_pool=pool)
+        return client
 
     def ping(self) -> bool:
         """Ask Redis now, whatever the retry interval says: whether it answers."""

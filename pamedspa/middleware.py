@@ -6,7 +6,7 @@ from io import BytesIO
 from urllib.parse import parse_qsl
 
 from csp.constants import HEADER
-from csp.middleware import CheckableLazyObject, CSPMiddleware
+from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
@@ -120,44 +120,52 @@ class AtomicWritesMiddleware:
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
-    """django-csp's middleware, with the site's one policy built once instead of per response.
+    """django-csp's middleware, with the site's one policy built once instead of per response,
+    and no nonce.
 
     django-csp builds the header from settings on every response (about a tenth of a
     millisecond: a fifth of a bare page's cost here). The site's policy changes only with its
-    settings, so it is built when they change. A response that adjusts the policy (django-csp's
-    decorators, a nonce, report-only or excluded paths) goes through django-csp's own code.
+    settings, so it is built when they change. The policy allows no inline script, so nothing
+    asks for a nonce and none is made (`request.csp_nonce` is not set). A response that
+    adjusts the policy (django-csp's decorators), and every response while report-only or
+    excluded paths are configured, goes through django-csp's own code.
     """
 
     ADJUSTMENTS = (
+        "_csp_exempt", "_csp_exempt_ro",
         "_csp_config", "_csp_update", "_csp_replace",
         "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro",
     )  # fmt: skip
 
     def __init__(self, get_response):
         super().__init__(get_response)
-        self._built_from: object = None
+        self._built_from: tuple = ()
         self._header = ""
+        self._plain = False  # whether the settings leave every response to the built header
+
+    def process_request(self, request: HttpRequest) -> None:
+        return None  # no nonce (see above)
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if self._adjusted(request, response):
+        self._build()
+        if not self._plain or any(getattr(response, name, None) for name in self.ADJUSTMENTS):
             return super().process_response(request, response)
         if settings.DEBUG and response.status_code in {500, 404}:
             return response  # Django's debug pages, as django-csp leaves them
-        policy = settings.CONTENT_SECURITY_POLICY
-        if policy is not self._built_from:
-            self._header, self._built_from = build_policy(), policy
         if self._header and HEADER not in response:
             response.headers[HEADER] = self._header
-        # As django-csp does: asking for a nonce once the header is written is an error.
-        request.csp_nonce = CheckableLazyObject(self._csp_nonce_post_response)
         return response
 
-    def _adjusted(self, request: HttpRequest, response: HttpResponse) -> bool:
-        return (
-            getattr(request, "_csp_nonce", None) is not None
-            or getattr(response, "_csp_exempt", False)
-            or getattr(response, "_csp_exempt_ro", False)
-            or any(getattr(response, name, None) is not None for name in self.ADJUSTMENTS)
-            or bool(getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None))
-            or bool((settings.CONTENT_SECURITY_POLICY or {}).get("EXCLUDE_URL_PREFIXES"))
-        )
+    def _build(self) -> None:
+        """The header, built again whenever the settings it comes from are replaced."""
+        policy = settings.CONTENT_SECURITY_POLICY
+        report_only = getattr(settings, "CONTENT_SECURITY_POLICY_REPORT_ONLY", None)
+        if (
+            self._built_from
+            and self._built_from[0] is policy
+            and self._built_from[1] is report_only
+        ):
+            return
+        self._header = build_policy()
+        self._plain = not report_only and not (policy or {}).get("EXCLUDE_URL_PREFIXES")
+        self._built_from = (policy, report_only)  # held, so a new setting is a new object
