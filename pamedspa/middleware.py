@@ -1,6 +1,6 @@
 """Request hygiene: refuse bodies too big to be a form of this site, and form bodies that are
-not UTF-8, instead of reading the first or silently mangling the second; and one transaction
-for each request that writes."""
+not UTF-8, instead of reading the first or silently mangling the second; one transaction for
+each request that writes; and the Content-Security-Policy header, built once."""
 
 from io import BytesIO
 from urllib.parse import parse_qsl
@@ -17,58 +17,56 @@ from django.template.loader import render_to_string
 FORM = "application/x-www-form-urlencoded"
 
 
-class RejectUndecodableFormMiddleware:
-    """A urlencoded body that is not UTF-8 (raw or percent-encoded) gets 400, not "\\ufffd".
+class RequestBodyMiddleware:
+    """Request bodies the site can read: no bigger than it could want, and forms in UTF-8.
 
-    Django would replace the bad bytes and let forms see altered text. Multipart bodies are
-    left to Django: their file parts are binary by nature.
+    - **Size:** a body bigger than the site could want gets 413 at once, unread. Django's
+      DATA_UPLOAD_MAX_MEMORY_SIZE does not count a multipart body's file parts, which stream to
+      disk, and gunicorn has no body limit, so without this a 10 MB post to any form is read in
+      full. Public pages take small forms (REQUEST_BODY_MAX_BYTES); the admin takes files staff
+      attach (ADMIN_REQUEST_BODY_MAX_BYTES). nginx's client_max_body_size says the same sooner.
+    - **Chunked:** a body sent in chunks (no Content-Length) is read here up to the limit and no
+      further, and handed on with its length: Django reads a body only by its Content-Length,
+      so it would otherwise see an empty form.
+    - **UTF-8:** a urlencoded form body that is not UTF-8 (raw or percent-encoded) gets 400, not
+      "\\ufffd": Django would replace the bad bytes and let forms see altered text. Multipart
+      bodies are left to Django: their file parts are binary by nature.
+
+    A request without a body (nearly every request) passes at once.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and request.content_type == FORM:
-            try:
-                # request.body honours DATA_UPLOAD_MAX_MEMORY_SIZE (too big: 400 as well).
-                parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, errors="strict")
-            except UnicodeDecodeError:
-                return HttpResponseBadRequest(render_to_string("400.html"))
-        return self.get_response(request)
+        meta = request.META
+        if not meta.get("CONTENT_LENGTH") and "HTTP_TRANSFER_ENCODING" not in meta:
+            return self.get_response(request)
+        refused = self._refused(request)
+        return refused if refused is not None else self.get_response(request)
 
-
-class BodySizeLimitMiddleware:
-    """Refuse a request whose declared body is bigger than the site could want: 413, at once.
-
-    Django's DATA_UPLOAD_MAX_MEMORY_SIZE does not count a multipart body's file parts, which
-    stream to disk, and gunicorn has no body limit, so without this a 10 MB post to any form
-    is read in full. Public pages take small forms (REQUEST_BODY_MAX_BYTES); the admin takes
-    files staff attach (ADMIN_REQUEST_BODY_MAX_BYTES).
-
-    A chunked body (no Content-Length) is read here up to the limit and no further, and handed
-    on with its length: Django reads a body only by its Content-Length, so it would otherwise
-    see an empty form. nginx's client_max_body_size says the same sooner, and sends a length.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def _refused(self, request: HttpRequest) -> HttpResponse | None:
         try:
-            declared = int(request.headers.get("content-length") or 0)
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return HttpResponseBadRequest(render_to_string("400.html"))
         admin = request.path_info.startswith("/admin/")
         cap = settings.ADMIN_REQUEST_BODY_MAX_BYTES if admin else settings.REQUEST_BODY_MAX_BYTES
         if declared > cap:
             return self._too_large(cap)
-        if not declared and "chunked" in request.headers.get("transfer-encoding", "").lower():
+        if not declared and "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             body = request.META["wsgi.input"].read(cap + 1)  # the server undoes the chunking
             if len(body) > cap:
                 return self._too_large(cap)
             request.META["CONTENT_LENGTH"] = str(len(body))
             request._stream = LimitedStream(BytesIO(body), len(body))
-        return self.get_response(request)
+        if request.method == "POST" and request.content_type == FORM:
+            try:
+                # request.body honours DATA_UPLOAD_MAX_MEMORY_SIZE (too big: 400 as well).
+                parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, errors="strict")
+            except UnicodeDecodeError:
+                return HttpResponseBadRequest(render_to_string("400.html"))
+        return None
 
     @staticmethod
     def _too_large(cap: int) -> HttpResponse:
@@ -131,11 +129,12 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     excluded paths are configured, goes through django-csp's own code.
     """
 
-    ADJUSTMENTS = (
+    # What django-csp's decorators set on a response (as attributes, so in its __dict__).
+    ADJUSTMENTS = frozenset({
         "_csp_exempt", "_csp_exempt_ro",
         "_csp_config", "_csp_update", "_csp_replace",
         "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro",
-    )  # fmt: skip
+    })  # fmt: skip
 
     def __init__(self, get_response):
         super().__init__(get_response)
@@ -148,7 +147,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         self._build()
-        if not self._plain or any(getattr(response, name, None) for name in self.ADJUSTMENTS):
+        if not self._plain or not self.ADJUSTMENTS.isdisjoint(response.__dict__):
             return super().process_response(request, response)
         if settings.DEBUG and response.status_code in {500, 404}:
             return response  # Django's debug pages, as django-csp leaves them

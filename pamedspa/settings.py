@@ -57,8 +57,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "pamedspa.middleware.ContentSecurityPolicyMiddleware",
-    "pamedspa.middleware.BodySizeLimitMiddleware",
-    "pamedspa.middleware.RejectUndecodableFormMiddleware",
+    "pamedspa.middleware.RequestBodyMiddleware",
     # Kept policy pages for visitors without a session, before the layers they do not need.
     "policy.middleware.KeptPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
