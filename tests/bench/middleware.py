@@ -17,16 +17,6 @@ import time
 from io import BytesIO
 from pathlib import Path
 
-STOCK = {
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
-}
 # Left out only together with what needs it: authentication reads the session.
 NEEDS = {
     "django.contrib.sessions.middleware.SessionMiddleware": {
@@ -53,9 +43,11 @@ def main() -> int:
         DJANGO_CACHE_DIR=str(workdir / "cache"),
     )  # fmt: skip
     os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("BENCH_STOCK_DATABASE", str(workdir / "stock.sqlite3"))
     from django.core.management import call_command
 
     from tests.bench import wsgi  # noqa: F401  (adds the bare view)
+    from tests.bench.stock_settings import MIDDLEWARE as STOCK  # the peer's own list
 
     call_command("migrate", verbosity=0)
     from django.conf import settings
