@@ -54,7 +54,7 @@ class GlobalPrivacyControlMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if (
-            request.META.get("HTTP_SEC_GPC", "").strip() == "1"
+            request.headers.get("sec-gpc", "").strip() == "1"
             and request.method in {"GET", "HEAD"}
             and request.user.is_authenticated
         ):
