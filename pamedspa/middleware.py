@@ -2,6 +2,7 @@
 not UTF-8, instead of reading the first or silently mangling the second; one transaction for
 each request that writes; and the Content-Security-Policy header, built once."""
 
+import codecs
 from io import BytesIO
 from urllib.parse import parse_qsl
 
@@ -28,9 +29,10 @@ class RequestBodyMiddleware:
     - **Chunked:** a body sent in chunks (no Content-Length) is read here up to the limit and no
       further, and handed on with its length: Django reads a body only by its Content-Length,
       so it would otherwise see an empty form.
-    - **UTF-8:** a urlencoded form body that is not UTF-8 (raw or percent-encoded) gets 400, not
-      "\\ufffd": Django would replace the bad bytes and let forms see altered text. Multipart
-      bodies are left to Django: their file parts are binary by nature.
+    - **UTF-8:** a urlencoded form body that is not UTF-8 (raw or percent-encoded), or that
+      declares another charset, gets 400, not "\\ufffd" or a 500: Django would replace the bad
+      bytes and let forms see altered text. Multipart bodies are left to Django: their file
+      parts are binary by nature.
 
     A request without a body (nearly every request) passes at once.
     """
@@ -63,6 +65,12 @@ class RequestBodyMiddleware:
             request.META["CONTENT_LENGTH"] = str(len(body))
             request._stream = LimitedStream(BytesIO(body), len(body))
         if request.method == "POST" and request.content_type == FORM:
+            if request.encoding and codecs.lookup(request.encoding).name != "utf-8":
+                # Django refuses it too, but from request.POST, which its CSRF check and every
+                # error page's CSRF check read again: a bare 500. "UTF8" is UTF-8 all the same.
+                return HttpResponseBadRequest(render_to_string("400.html"))
+            if request.encoding:
+                request.encoding = "utf-8"  # the name Django accepts
             try:
                 # request.body honours DATA_UPLOAD_MAX_MEMORY_SIZE (too big: 400 as well).
                 parse_qsl(request.body.decode("utf-8"), keep_blank_values=True, errors="strict")

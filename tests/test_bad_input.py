@@ -86,3 +86,33 @@ def test_odd_values_in_every_public_form_get_a_clear_answer(client, value):
         if response.status_code == HTTPStatus.OK:  # refused: the visitor must see why
             html = response.content.decode()
             assert 'role="alert"' in html or 'class="field__errors"' in html, url
+
+
+@pytest.mark.parametrize("charset", ["utf-16", "latin-1", "ascii"])
+@pytest.mark.parametrize("path", ["/accounts/login/", "/privacy/contact/", "/"])
+def test_a_form_in_another_charset_gets_the_400_page_not_a_500(privacy, path, charset):
+    """Django refuses it from request.POST, which the CSRF check of every error page reads
+    again, so without the site's own check the answer was gunicorn's bare 500."""
+    client = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    client.get("/accounts/login/")
+    token = client.cookies["csrftoken"].value
+    response = client.generic(
+        "POST", path, f"login=a&password=b&csrfmiddlewaretoken={token}".encode(),
+        content_type=f"application/x-www-form-urlencoded; charset={charset}",
+    )  # fmt: skip
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Bad request" in response.content.decode()
+
+
+def test_a_form_that_calls_utf8_by_another_name_is_read(privacy):
+    client = Client(enforce_csrf_checks=True)
+    client.get("/accounts/login/")
+    token = client.cookies["csrftoken"].value
+    response = client.generic(
+        "POST", "/accounts/login/", f"login=nobody&password=b&csrfmiddlewaretoken={token}".encode(),
+        content_type="application/x-www-form-urlencoded; charset=UTF8",
+    )  # fmt: skip
+    assert response.status_code == HTTPStatus.OK
+    assert (
+        "The username and/or password you specified are not correct." in response.content.decode()
+    )
