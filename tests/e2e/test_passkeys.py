@@ -60,3 +60,13 @@ def test_a_person_adds_a_passkey_then_signs_in_with_it_and_no_password(new_page,
     expect(header(page)).not_to_contain_text("Signed in as alice")
     page.get_by_role("button", name="Use a security key").click()
     expect(header(page)).to_contain_text("Signed in as alice")
+
+
+def test_without_scripts_the_login_page_offers_no_passkey(new_page):
+    """A passkey needs the browser's scripts: where they do not run, the button would only
+    lead to a nameless "This field is required.", so it is not offered, nor a stray note."""
+    page = new_page(java_script_enabled=False)
+    page.goto("/accounts/login/")
+    expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+    expect(page.get_by_text("This functionality requires JavaScript.")).to_have_count(0)
+    expect(page.get_by_role("button", name="Sign In", exact=True)).to_be_visible()
