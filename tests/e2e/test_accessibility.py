@@ -72,3 +72,6 @@ def test_no_violations_with_form_errors_shown(axe_page):
     axe_page.get_by_role("button", name="Sign Up", exact=True).click()
     axe_page.wait_for_selector(".field--invalid")
     assert violations(axe_page) == []
+    # Not the red text alone: the field in error gets the error colour too.
+    invalid = axe_page.locator(".field--invalid input").first
+    assert invalid.evaluate("e => getComputedStyle(e).borderTopColor") == "rgb(179, 38, 30)"
