@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from policy.caching import current_version
 from policy.forms import HoneypotField
 from policy.models import PRIVACY, PolicyVersion
-from policy.templatetags.links import link
 
 from .models import PrivacyRequest
 
@@ -103,17 +102,12 @@ class SignupForm(_HelpTextOnce, AllauthSignupForm):
         return cleaned
 
 
-class LoginForm(AllauthLoginForm):
+class LoginForm(_HelpTextOnce, AllauthLoginForm):
     """allauth's login, telling password managers the field takes a username (or an email)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["login"].widget.attrs["autocomplete"] = "username"
-        # allauth's help text is lazy: each reading looks for a template, then reverses a URL,
-        # and a page reads it four times. The same link, made once.
-        self.fields["password"].help_text = format_html(
-            '<a href="{}">Forgot your password?</a>', link("account_reset_password")
-        )
 
 
 class ResetPasswordKeyForm(_HelpTextOnce, AllauthResetPasswordKeyForm):

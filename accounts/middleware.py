@@ -1,5 +1,6 @@
 """Account middleware: a mail server failure becomes a clear page instead of a 500, with nothing
-left half-made; a browser's Global Privacy Control signal is honoured for signed-in people."""
+left half-made; a browser's Global Privacy Control signal is honoured for signed-in people; and
+each signed-in session's record is written when it says something new."""
 
 import hashlib
 import logging

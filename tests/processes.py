@@ -1,6 +1,7 @@
 """Run the project in a child process with a clean, explicit environment (settings load once)."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -15,6 +16,19 @@ def child_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(_PROJECT_VARIABLES)}
     env |= {"DJANGO_SETTINGS_MODULE": "pamedspa.settings", "DJANGO_ENV_FILE": ""}
     return env | overrides
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    """child_env for the site as production runs it on 127.0.0.1: debug off, a fresh secret key,
+    plain HTTP (TLS lives at the proxy), no staff two-factor set-up; plus overrides."""
+    return child_env(
+        DJANGO_DEBUG="off",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_HTTPS="off",
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_STAFF_MFA_REQUIRED="off",
+        **overrides,
+    )
 
 
 def run_child(args: list[str], **env: str) -> subprocess.CompletedProcess:

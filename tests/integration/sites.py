@@ -1,7 +1,6 @@
 """The pieces the real-server tests share: a private Redis, and the site under gunicorn over a
 SQLite file of its own, with one verified person (alice) in it."""
 
-import secrets
 import socket
 import subprocess
 import sys
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from tests.factories import PASSWORD
 from tests.integration.test_scale_out import Instance, _stop, _wait_until_healthy
-from tests.processes import ROOT, child_env, free_port
+from tests.processes import ROOT, free_port, production_env
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 MAKE_USER = f"""
@@ -55,12 +54,7 @@ class OwnRedis:
 def gunicorn_site(folder: Path, **env: str):
     """The site as production runs it (debug off, gunicorn), over `folder`/db.sqlite3, with
     alice; `env` adds settings. Yields (instance, the environment it runs with)."""
-    env = child_env(
-        DJANGO_DEBUG="off",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_HTTPS="off",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_STAFF_MFA_REQUIRED="off",
+    env = production_env(
         DATABASE_URL=f"sqlite:///{folder / 'db.sqlite3'}",
         DJANGO_CACHE_DIR=str(folder / "cache"),
         **env,

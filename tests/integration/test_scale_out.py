@@ -11,7 +11,6 @@ are transactional) is what they see, and the cache is the Redis database the tes
 
 import os
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from tests.factories import (
     make_material_draft,
     make_verified_user,
 )
-from tests.processes import ROOT, child_env, free_port
+from tests.processes import ROOT, child_env, free_port, production_env
 
 pytestmark = [
     pytest.mark.skipif(
@@ -153,12 +152,7 @@ def _stop(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="module")
 def sites(django_db_setup, tmp_path_factory):
     """Two gunicorn instances, A and B, with one configuration, on two ports of 127.0.0.1."""
-    env = child_env(
-        DJANGO_DEBUG="off",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_HTTPS="off",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DJANGO_STAFF_MFA_REQUIRED="off",
+    env = production_env(
         DATABASE_URL=_database_url(),
         REDIS_URL=os.environ["REDIS_URL"],
     )
