@@ -57,7 +57,7 @@ class NoticeAdmin(admin.ModelAdmin):
 
     @admin.display(description="email address")
     def address(self, notice: Notice) -> str:
-        """Where it went, once sent; where it will go, until then."""
+        """Where it went, or was last tried; where it will go, until then."""
         if notice.subject_id and not notice.user_id:
             return "erased (the person's data was erased)"
         return notice.email or notice.address or "no verified address"

@@ -22,7 +22,7 @@ def automated(headers: dict[str, str] | None = None) -> dict[str, str]:
     return {"Auto-Submitted": "auto-generated", **(headers or {})}
 
 
-def bulk_message(*, subject: str, body: str, to: str, headers: dict, connection=None):
+def bulk_message(*, subject: str, body: str, to: str, headers: dict):
     """A message sent to many people (a notice, topic mail): from NOTICE_FROM_EMAIL, whose
     mailbox nobody reads, with replies going to the privacy team."""
     return EmailMultiAlternatives(
@@ -31,7 +31,6 @@ def bulk_message(*, subject: str, body: str, to: str, headers: dict, connection=
         from_email=settings.NOTICE_FROM_EMAIL,
         to=[to],
         reply_to=[settings.PRIVACY_CONTACT_EMAIL],
-        connection=connection,
         headers=automated(headers),
     )
 
@@ -71,8 +70,8 @@ def notice_context(kind: str, pk: int) -> dict:
     }
 
 
-def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> None:
-    """Hand one notice to the mail server, addressed to `address`."""
+def notice_message(notice: Notice, shared: dict, *, address: str) -> EmailMultiAlternatives:
+    """One notice's email to `address`."""
     context = {**shared, "user": notice.user}
     if "version" in shared:  # the tense follows the version's effective time at sending
         context["scheduled"] = shared["version"].is_scheduled()
@@ -84,7 +83,6 @@ def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> No
         subject=f"[{settings.SITE_NAME}] {subject}",
         body=render_to_string(f"{template}_message.txt", context),
         to=address,
-        connection=connection,
         # A stable Message-ID lets mail clients drop a copy that a person chose to requeue.
         headers={
             "Message-ID": f"<policy-notice-{notice.pk}@{shared['message_domain']}>",
@@ -92,4 +90,4 @@ def notice_send(notice: Notice, shared: dict, *, address: str, connection) -> No
         },
     )
     message.attach_alternative(render_to_string(f"{template}_message.html", context), "text/html")
-    message.send()
+    return message

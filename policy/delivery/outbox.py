@@ -1,28 +1,44 @@
-"""The outbox: notices created in bulk, then claimed and sent one at a time, at most once.
+"""The outbox: notices created in bulk, then claimed, sent and recorded, each at most once.
 
-Each notice is claimed with a conditional UPDATE (pending -> sending) before its mail is sent,
-and marked sent right after, so concurrent workers never send the same notice and a retried
-task skips what was sent. A worker killed mid-send leaves one notice "sending";
-`notices_recover_interrupted` reports it instead of sending it a second time.
+Notices are claimed in small groups (pending -> sending) before their mail is sent, and
+marked sent once the group is through, so concurrent workers never send the same notice and
+a retried task skips what was sent. The mail itself goes out on the courier's thread, so the
+wait for the mail server overlaps preparing the next messages. A worker killed outright
+leaves at most IN_FLIGHT_MAX notices "sending"; `notices_recover_interrupted` reports them
+instead of sending them a second time.
 """
 
 from __future__ import annotations
 
 import smtplib
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
-from django.core.mail import get_connection
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ..models import Incident, Mailing, Notice, NoticeFanout, PolicyVersion
-from .messages import notice_context, notice_send
+from ..models import (
+    Incident,
+    Mailing,
+    Notice,
+    NoticeFanout,
+    PolicyVersion,
+    current_address,
+)
+from .courier import Courier, Outcome
+from .messages import notice_context, notice_message
 
 MAX_ATTEMPTS = 5
+CLAIM_SIZE = 10  # notices claimed, and their outcomes recorded, together
+IN_FLIGHT_MAX = 2 * CLAIM_SIZE  # one group being sent while the next is prepared
+COURIERS = 2  # threads sending at once, each over its own connection to the mail server
 INTERRUPTED = (
     "The worker stopped while sending, so delivery is unknown. It is not retried "
     "automatically, because a retry could send it twice: check the mail log, then requeue it."
@@ -102,32 +118,29 @@ class DeliveryReport:
 def notices_deliver(
     *,
     limit: int | None = None,
-    batch_size: int = 100,
+    couriers: int = COURIERS,
+    per_connection: int = 100,
     progress: Callable[[str], None] | None = None,
 ) -> DeliveryReport:
-    """Send due notices until none is left (or `limit` were handled)."""
+    """Send due notices until none is left (or `limit` were handled).
+
+    Notices are claimed CLAIM_SIZE at a time. While `couriers` threads send one group, each over
+    its own connection, the next group is claimed and prepared; a group's outcomes are recorded
+    together once it is through. So at most IN_FLIGHT_MAX notices are "sending" at any moment:
+    all that a worker killed outright can leave unknown. After an error, the claimed notices
+    that never reached the mail server go back in the queue.
+    """
     report = DeliveryReport(interrupted=notices_recover_interrupted())
-    handled = 0
-    contexts: dict[tuple[str, int], dict] = {}  # the part of each email that all notices share
-    connection = get_connection()
-    while limit is None or handled < limit:
-        size = batch_size if limit is None else min(batch_size, limit - handled)
-        ids = list(Notice.objects.due().order_by("pk").values_list("pk", flat=True)[:size])
-        if not ids:
-            break
-        # Each notice with its person and address, for the whole batch in one query; a notice
-        # is still claimed on its own, just before it is sent. One connection to the mail
-        # server per batch (opened at its first message), not one per message; a failure
-        # closes it and the next message opens a fresh one.
-        notices = Notice.objects.select_related("user").with_address().in_bulk(ids)
-        for notice in (notices[pk] for pk in ids if pk in notices):
-            outcome = _deliver_one(notice, connection=connection, report=report, contexts=contexts)
-            if outcome is None:
-                continue  # another worker claimed it first
-            handled += 1
-            if progress:
-                progress(outcome)
-        connection.close()
+    courier = Courier([get_connection() for _ in range(couriers)], per_connection=per_connection)
+    with _Delivery(report, progress, courier) as delivery:
+        handled = 0
+        while limit is None or handled < limit:
+            delivery.settle(keep=1)  # the group before last is through: record it
+            group = _claim(CLAIM_SIZE if limit is None else min(CLAIM_SIZE, limit - handled))
+            if not group:
+                break
+            handled += len(group)
+            delivery.send(group)
     report.next_attempt_at = (
         Notice.objects.filter(status=Notice.Status.PENDING)
         .order_by("next_attempt_at")
@@ -155,44 +168,135 @@ def notices_requeue(*, notices: QuerySet) -> int:
     )
 
 
-def _deliver_one(
-    notice: Notice, *, connection, report: DeliveryReport, contexts: dict
-) -> str | None:
-    now, pk = timezone.now(), notice.pk
-    claimed = (
-        Notice.objects.due(now)
-        .filter(pk=pk)
-        .update(status=Notice.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+def _claim(size: int) -> list[Notice]:
+    """Claim up to `size` due notices for this worker (pending -> sending), the longest due
+    first, with their people. Each is addressed as it is claimed: `email` is where it goes.
+
+    Two workers never claim the same notice: on PostgreSQL the rows are locked and the other
+    worker skips them; SQLite writes one transaction at a time.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            Notice.objects.due(now)
+            .select_for_update(skip_locked=True)
+            .order_by("next_attempt_at")  # the order of the index on (status, next_attempt_at)
+            .values_list("pk", flat=True)[:size]
+        )
+        Notice.objects.filter(pk__in=ids).update(
+            status=Notice.Status.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            email=Coalesce(current_address(), Value("")),
+        )
+    return list(
+        Notice.objects.filter(pk__in=ids).select_related("user").order_by("next_attempt_at")
     )
-    if not claimed:
-        return None
-    notice.attempts += 1  # as the claim just counted it
-    key = _about(notice)
-    if key not in contexts:
-        contexts[key] = notice_context(*key)
-    if key[0] == "mailing":
-        shared_list = contexts[key]["list"]
-        if shared_list is None or not shared_list.has(notice.user):
+
+
+class _Delivery:
+    """The notices this worker claimed, from preparing their mail to recording how it went."""
+
+    def __init__(self, report: DeliveryReport, progress, courier: Courier):
+        self.report, self.progress, self.courier = report, progress, courier
+        self.contexts: dict[tuple[str, int], dict] = {}  # what all notices about one thing share
+        self.groups: deque[list[Notice]] = deque()  # handed over, outcomes not yet recorded
+        self.through: dict[int, Outcome] = {}  # outcomes back from the courier, by notice
+        self.unsent: dict[int, Notice] = {}  # claimed, and the mail server never saw them
+
+    def __enter__(self):
+        return self
+
+    def send(self, group: list[Notice]) -> None:
+        """Prepare each claimed notice's mail and hand it to the courier."""
+        self.unsent.update((notice.pk, notice) for notice in group)
+        handed: list[Notice] = []
+        self.groups.append(handed)  # now: an error below must still settle what went out
+        for notice in group:
+            message = self._prepare(notice)
+            del self.unsent[notice.pk]
+            if message is not None:
+                self.courier.hand_over(notice, message)
+                handed.append(notice)
+
+    def settle(self, *, keep: int) -> None:
+        """Wait until every group but the newest `keep` is through, and record them."""
+        while len(self.groups) > keep:
+            group = self.groups.popleft()
+            while any(notice.pk not in self.through for notice in group):
+                outcome = self.courier.outcome()
+                self.through[outcome.item.pk] = outcome
+            self._record([self.through.pop(notice.pk) for notice in group])
+
+    def __exit__(self, error_type, error, traceback) -> None:
+        """Send what is queued; after an error, stop at once instead. Either way, record every
+        outcome and put back what the mail server never saw."""
+        self.courier.stop(at_once=error_type is not None)
+        try:
+            self.settle(keep=0)
+        finally:
+            self._release()
+
+    def _prepare(self, notice: Notice) -> EmailMultiAlternatives | None:
+        """The notice's email, or None when it is settled here (cancelled, or cannot go)."""
+        key = _about(notice)
+        if key not in self.contexts:
+            self.contexts[key] = notice_context(*key)
+        shared = self.contexts[key]
+        if key[0] == "mailing" and (shared["list"] is None or not shared["list"].has(notice.user)):
             # Topic mail goes only to people still on the list at the moment it is sent.
-            Notice.objects.filter(pk=pk).update(
+            Notice.objects.filter(pk=notice.pk).update(
                 status=Notice.Status.CANCELLED,
                 last_error="Not sent: the person left the list before it went out.",
             )
-            report.cancelled += 1
-            return "cancelled"
-    try:
-        if notice.address is None:
-            raise NoAddress("The person has no verified email address any more.")
-        connection.open()  # no-op while open; its errors count as this notice's send failing
-        notice_send(notice, contexts[key], address=notice.address, connection=connection)
-    except Exception as error:  # any failure to hand over the mail is retried, then reported
-        connection.close()
-        return _failed(notice, error, report=report)
-    Notice.objects.filter(pk=pk).update(
-        status=Notice.Status.SENT, sent_at=timezone.now(), email=notice.address, last_error=""
-    )
-    report.sent += 1
-    return "sent"
+            self.report.cancelled += 1
+            self._progress("cancelled")
+            return None
+        try:
+            if not notice.email:
+                raise NoAddress("The person has no verified email address any more.")
+            return notice_message(notice, shared, address=notice.email)
+        except Exception as error:  # retried like a failure to send, then reported
+            self._progress(_failed(notice, error, report=self.report))
+            return None
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Record a group's outcomes: the sent ones in one statement, each failure on its own.
+
+        A message the courier never sent goes back in the queue. One it had in hand when the
+        process began to end (a fatal outcome) stays "sending", since nobody knows; that end
+        is then raised here, in the worker's own thread.
+        """
+        sent = [outcome.item for outcome in outcomes if outcome.delivered]
+        if sent:
+            Notice.objects.filter(pk__in=[notice.pk for notice in sent]).update(
+                status=Notice.Status.SENT, sent_at=timezone.now(), last_error=""
+            )
+            self.report.sent += len(sent)
+        fatal = None
+        for outcome in outcomes:
+            if not outcome.sent:
+                self.unsent[outcome.item.pk] = outcome.item
+            elif outcome.delivered:
+                self._progress("sent")
+            elif outcome.fatal:
+                fatal = fatal or outcome.error
+            else:
+                self._progress(_failed(outcome.item, outcome.error, report=self.report))
+        if fatal is not None:
+            raise fatal
+
+    def _release(self) -> None:
+        """Put claimed notices that never reached the mail server back in the queue."""
+        if self.unsent:
+            Notice.objects.filter(pk__in=list(self.unsent), status=Notice.Status.SENDING).update(
+                status=Notice.Status.PENDING, attempts=F("attempts") - 1
+            )
+            self.unsent.clear()
+
+    def _progress(self, outcome: str) -> None:
+        if self.progress:
+            self.progress(outcome)
 
 
 def _about(notice: Notice) -> tuple[str, int]:

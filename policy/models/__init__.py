@@ -9,7 +9,7 @@
 from .documents import PRIVACY, Document, NewUse, PolicyVersion, PublishedVersionError
 from .inbox import ContactMessage
 from .ledger import Acceptance, Choice, LedgerError, LedgerQuerySet, LedgerRecord
-from .notices import Incident, Mailing, Notice, NoticeFanout
+from .notices import Incident, Mailing, Notice, NoticeFanout, current_address
 
 __all__ = [
     "PRIVACY",
@@ -27,4 +27,5 @@ __all__ = [
     "NoticeFanout",
     "PolicyVersion",
     "PublishedVersionError",
+    "current_address",
 ]

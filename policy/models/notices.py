@@ -62,13 +62,20 @@ class NoticeQuerySet(models.QuerySet):
         return self.due(now - STALL)
 
     def with_address(self) -> NoticeQuerySet:
-        """Annotate each notice with the address it goes to now: the verified, primary first."""
-        address = (
-            EmailAddress.objects.filter(user=OuterRef("user"), verified=True)
-            .order_by("-primary", "pk")
-            .values("email")[:1]
-        )
-        return self.annotate(address=Subquery(address))
+        """Annotate each notice with the address it goes to now (see `current_address`)."""
+        return self.annotate(address=current_address())
+
+
+def current_address() -> Subquery:
+    """The address a notice's person is written to now: a verified one, the primary first.
+
+    An expression over a notice row ("user"), for annotations and for updates alike.
+    """
+    return Subquery(
+        EmailAddress.objects.filter(user=OuterRef("user"), verified=True)
+        .order_by("-primary", "pk")
+        .values("email")[:1]
+    )
 
 
 class Notice(models.Model):
@@ -113,7 +120,9 @@ class Notice(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
-    email = models.EmailField(blank=True, help_text="The address it was sent to.")
+    email = models.EmailField(
+        blank=True, help_text="The address it was sent to (or, until then, last tried)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     next_attempt_at = models.DateTimeField(default=timezone.now)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -184,20 +184,14 @@ def _run(args, settings, sink) -> int:
 
 def _sample_notice(notice) -> bytes:
     """The bytes one real notice puts on the wire (rendered by the site's code, not sent)."""
-    from django.core.mail.backends.locmem import EmailBackend
-
-    from policy.delivery.messages import notice_context, notice_send
+    from policy.delivery.messages import notice_context, notice_message
     from policy.models import Notice
 
     notice = Notice.objects.select_related("user").with_address().get(pk=notice.pk)
-    capture = EmailBackend()
-    captured = []
-    capture.send_messages = lambda messages: captured.extend(messages) or len(messages)
-    notice_send(
-        notice, notice_context("version", notice.version_id), address=notice.address,
-        connection=capture,
-    )  # fmt: skip
-    return captured[0].message().as_bytes(linesep="\r\n")
+    message = notice_message(
+        notice, notice_context("version", notice.version_id), address=notice.address
+    )
+    return message.message().as_bytes(linesep="\r\n")
 
 
 def _raw_send(sink, message: bytes, seconds: float):
