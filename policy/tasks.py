@@ -5,21 +5,34 @@ strand the tasks that a running site had already queued.
 """
 
 import math
+from datetime import timedelta
 
 from django.conf import settings
+from django.utils import timezone
 from django_tasks import default_task_backend, task
 
-from .delivery.outbox import fanout_finish, notices_deliver
+from .delivery.outbox import LEASE, fanout_finish, notices_deliver
 from .models import PolicyVersion
+
+# A worker that dies while delivering (SIGKILL, out of memory, a power cut) takes its task with
+# it, and nothing else would send the notices it left waiting. So each time deliveries are
+# queued, one more follows once the notices it left "sending" can be reported as interrupted.
+FOLLOW_UP = LEASE + timedelta(minutes=1)
+
+
+def deliveries_enqueue(count: int = 1) -> None:
+    """Queue `count` deliveries now and, where the task backend can wait, one follow-up."""
+    for _ in range(count):
+        deliver_policy_notices.enqueue()
+    if default_task_backend.supports_defer:
+        deliver_policy_notices.using(run_after=timezone.now() + FOLLOW_UP).enqueue()
 
 
 @task()
 def create_policy_notices(version_id: int) -> int:
     """Create the notices of a material version, then queue enough delivery tasks to share."""
     count = fanout_finish(version=PolicyVersion.objects.get(pk=version_id))
-    batches = max(1, math.ceil(count / settings.POLICY_NOTICE_BATCH_SIZE))
-    for _ in range(batches):
-        deliver_policy_notices.enqueue()
+    deliveries_enqueue(max(1, math.ceil(count / settings.POLICY_NOTICE_BATCH_SIZE)))
     return count
 
 

@@ -49,6 +49,7 @@ SENDING_READS = (
     "attempts",
     "email",
 )
+LEASE = timedelta(minutes=15)  # a notice "sending" for longer was left by a worker that died
 COURIERS = 2  # threads sending at once, each over its own connection to the mail server
 INTERRUPTED = (
     "The worker stopped while sending, so delivery is unknown. It is not retried "
@@ -161,7 +162,7 @@ def notices_deliver(
     return report
 
 
-def notices_recover_interrupted(*, lease: timedelta = timedelta(minutes=15)) -> int:
+def notices_recover_interrupted(*, lease: timedelta = LEASE) -> int:
     """Mark notices stuck in "sending" (their worker died) as failed, for a person to check."""
     return Notice.objects.filter(
         status=Notice.Status.SENDING, claimed_at__lt=timezone.now() - lease

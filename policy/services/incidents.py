@@ -14,7 +14,7 @@ from django.utils import timezone
 from ..delivery.audience import Audience, AudienceChanged
 from ..delivery.outbox import notice_recipients, notices_create
 from ..models import Incident
-from ..tasks import deliver_policy_notices
+from ..tasks import deliveries_enqueue
 
 
 @transaction.atomic
@@ -44,5 +44,5 @@ def incident_send(
     incident.unmatched = "\n".join(unmatched)
     incident.sent_by, incident.sent_at = by, timezone.now()
     incident.save(update_fields=["audience", "unmatched", "sent_by", "sent_at"])
-    transaction.on_commit(lambda: deliver_policy_notices.enqueue())
+    transaction.on_commit(deliveries_enqueue)
     return count

@@ -12,7 +12,7 @@ from ..delivery.audience import Audience, AudienceChanged
 from ..delivery.lists import mailing_list
 from ..delivery.outbox import notice_recipients, notices_create
 from ..models import Mailing
-from ..tasks import deliver_policy_notices
+from ..tasks import deliveries_enqueue
 
 
 def mailing_criteria(mailing: Mailing) -> str:
@@ -50,5 +50,5 @@ def mailing_send(*, mailing: Mailing, by: AbstractBaseUser | None, confirmed: Au
     mailing.audience = f"the people who chose “{found.name}”: {count} recipient{pluralize(count)}"
     mailing.sent_by, mailing.sent_at = by, timezone.now()
     mailing.save(update_fields=["list_name", "audience", "sent_by", "sent_at"])
-    transaction.on_commit(lambda: deliver_policy_notices.enqueue())
+    transaction.on_commit(deliveries_enqueue)
     return count

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from ..delivery.outbox import notices_requeue
-from ..tasks import deliver_policy_notices
+from ..tasks import deliveries_enqueue
 
 
 @transaction.atomic
@@ -14,5 +14,5 @@ def notices_retry(*, notices: QuerySet) -> int:
     """Requeue the failed ones among `notices` and queue a delivery; returns how many."""
     count = notices_requeue(notices=notices)
     if count:
-        transaction.on_commit(lambda: deliver_policy_notices.enqueue())
+        transaction.on_commit(deliveries_enqueue)
     return count

@@ -18,8 +18,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from policy.delivery.outbox import INTERRUPTED
 from policy.models import Notice, NoticeFanout
 from policy.services.versions import version_publish
+from policy.tasks import FOLLOW_UP, create_policy_notices, deliver_policy_notices
 from tests.factories import make_material_draft
 from tests.mail_backends import FlakyBackend
 
@@ -119,8 +121,34 @@ def test_requeueing_queues_a_delivery(
 
     failed.refresh_from_db()
     assert failed.status == "pending"
-    assert queued.count() == before + 1
-    assert queued.order_by("-enqueued_at").first().status == "READY"
+    # One delivery now, and one follow-up for the notices it would leave if its worker died.
+    assert queued.count() == before + 2
+    now, follow_up = (task.task for task in queued.order_by("-enqueued_at")[:2][::-1])
+    assert set(queued.values_list("status", flat=True)) == {"READY"}
+    assert now.run_after is None
+    assert abs(follow_up.run_after - timezone.now() - FOLLOW_UP) < timedelta(minutes=1)
+
+
+def test_a_worker_that_dies_mid_fanout_is_followed_up_once_its_notices_can_be_reported(
+    privacy, people, no_worker, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    version = publish(privacy, django_capture_on_commit_callbacks)
+    deliveries = DBTaskResult.objects.filter(task_path="policy.tasks.deliver_policy_notices")
+    with django_capture_on_commit_callbacks(execute=True):
+        create_policy_notices.call(version.pk)  # what the worker runs first
+    waits = sorted(task.task.run_after is not None for task in deliveries)
+    assert waits == [False, True]  # one now, one follow-up
+    # The worker took the delivery and died with one notice in hand: the rest wait.
+    bob = version.notices.get(user__username="bob")
+    Notice.objects.filter(pk=bob.pk).update(status="sending", claimed_at=timezone.now())
+
+    later(monkeypatch, FOLLOW_UP)
+    report = deliver_policy_notices.call()  # the follow-up, when it is due
+
+    assert (report["sent"], report["failed"]) == (2, 0)
+    assert sorted(recipients(mailoutbox)) == ["alice@example.com", "carol@example.com"]
+    bob.refresh_from_db()
+    assert (bob.status, bob.last_error) == ("failed", INTERRUPTED)  # reported, for a person
 
 
 @pytest.mark.parametrize(
