@@ -3,6 +3,7 @@
 from http import HTTPStatus
 
 import pytest
+from django.test import Client
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
@@ -103,6 +104,23 @@ def test_sessions_page_lists_the_current_session(client, alice):
     login(client)
     html = client.get(reverse("usersessions_list")).content.decode()
     assert "127.0.0.1" in html
+    assert html.count('<td data-label="Browser"') == 1
+    assert '<span class="badge badge--current">This browser</span>' in html
+    assert f'action="{reverse("account_logout")}"' in html  # the only session: a plain log out
+    assert ">Log out</button>" in html
+
+
+def test_logging_out_everywhere_else_ends_the_other_sessions_only(client, alice):
+    other = Client()
+    login(other)
+    login(client)
+    html = client.get(reverse("usersessions_list")).content.decode()
+    assert html.count('<td data-label="Browser"') == 2
+    assert html.count("This browser") == 1
+    assert ">Log out everywhere else</button>" in html
+    client.post(reverse("usersessions_list"))
+    assert other.get(reverse("account_overview")).status_code == HTTPStatus.FOUND  # to log in
+    assert client.get(reverse("account_overview")).status_code == HTTPStatus.OK
 
 
 def test_totp_setup_shows_an_inline_qr_code(client, alice):
