@@ -3,8 +3,8 @@
 from http import HTTPStatus
 
 import pytest
-from django.test import Client
 from allauth.account.models import EmailAddress
+from django.test import Client
 from django.urls import reverse
 
 from policy.models import Acceptance, PolicyVersion
