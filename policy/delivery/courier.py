@@ -17,8 +17,6 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-NOT_SENT = object()  # the outcome of a message the courier stopped before sending
-
 
 @dataclass(frozen=True)
 class Outcome:
