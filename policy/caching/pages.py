@@ -137,7 +137,7 @@ def page_key(request: HttpRequest, snapshot: Snapshot, privacy: Snapshot) -> tup
     return (
         snapshot.token,
         privacy.token,
-        announcement and announcement["phase"],
+        announcement and (announcement["phase"], announcement["compare_url"]),
         request.scheme,
         request.get_host(),  # validates the Host header too
         request.path,  # the document views read no query string

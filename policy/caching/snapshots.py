@@ -43,14 +43,9 @@ class DocumentState:
     """What every page needs to know about a document's published versions."""
 
     slug: str
-    latest_number: int | None
-    latest_effective_at: datetime | None
-    previous_number: int | None
-    latest_material_number: int | None
     latest_published_at: datetime | None = None
     # (number, effective_at) of every published version, newest first
     schedule: tuple[tuple[int, datetime], ...] = ()
-    compare_url: str = ""  # what changed in the latest version
 
     @classmethod
     def load(cls, slug: str) -> DocumentState:
@@ -59,33 +54,23 @@ class DocumentState:
             PolicyVersion.objects.filter(document__slug=slug)
             .published()
             .order_by("-number")
-            .values("number", "effective_at", "is_material", "published_at")
+            .values("number", "effective_at", "published_at")
         )
         return cls(
             slug=slug,
-            latest_number=rows[0]["number"] if rows else None,
-            latest_effective_at=rows[0]["effective_at"] if rows else None,
-            previous_number=rows[1]["number"] if len(rows) > 1 else None,
-            latest_material_number=next((r["number"] for r in rows if r["is_material"]), None),
             latest_published_at=max((r["published_at"] for r in rows), default=None),
             schedule=tuple((r["number"], r["effective_at"]) for r in rows),
-            compare_url=(
-                reverse("policy:compare", args=[slug, rows[1]["number"], rows[0]["number"]])
-                if len(rows) > 1
-                else ""
-            ),
         )
 
     def changed_at(self, at: datetime) -> datetime | None:
         """The last moment by `at` when a page about the document could have changed.
 
-        A publish, a version taking effect, or the end of the changed-policy notice.
+        A publish, a version taking effect, or the end of a changed-policy notice.
         """
+        notice = timedelta(days=settings.POLICY_CHANGED_NOTICE_DAYS)
         moments = [effective for _, effective in self.schedule]
+        moments += [effective + notice for _, effective in self.schedule[:-1]]  # announcement()
         moments.append(self.latest_published_at)
-        if self.previous_number is not None:  # see announcement()
-            notice = timedelta(days=settings.POLICY_CHANGED_NOTICE_DAYS)
-            moments.append(self.latest_effective_at + notice)
         return max((m for m in moments if m is not None and m <= at), default=None)
 
     def next_change(self, at: datetime) -> datetime | None:
@@ -94,18 +79,30 @@ class DocumentState:
         return min(upcoming) if upcoming else None
 
     def announcement(self, at: datetime | None = None) -> dict | None:
-        """The site-wide notice: a change still to come, or one that came recently."""
-        if self.latest_number is None or self.previous_number is None:
-            return None
+        """The site-wide notice: the next change to come, or the one that came recently.
+
+        With several versions scheduled, the notice is about the first of them to take
+        effect, compared with the version in effect now. Once none is to come, it is about the
+        version in effect, compared with the one before it, for POLICY_CHANGED_NOTICE_DAYS.
+        """
         now = at or timezone.now()
-        effective = self.latest_effective_at
-        if effective > now:
-            phase = "upcoming"
-        elif now - effective <= timedelta(days=settings.POLICY_CHANGED_NOTICE_DAYS):
-            phase = "changed"
-        else:
+        in_effect = [(n, e) for n, e in self.schedule if e <= now]
+        current = max(in_effect, default=None)  # the newest number in effect
+        if current is None:
             return None
-        return {"phase": phase, "effective_at": effective, "compare_url": self.compare_url}
+        upcoming = [(e, n) for n, e in self.schedule if n > current[0] and e > now]
+        if upcoming:
+            effective, number = min(upcoming)
+            return self._notice("upcoming", effective, current[0], number)
+        earlier = [n for n, _ in self.schedule if n < current[0]]
+        notice = timedelta(days=settings.POLICY_CHANGED_NOTICE_DAYS)
+        if earlier and now - current[1] <= notice:
+            return self._notice("changed", current[1], max(earlier), current[0])
+        return None
+
+    def _notice(self, phase: str, effective: datetime, old: int, new: int) -> dict:
+        compare = reverse("policy:compare", args=[self.slug, old, new])
+        return {"phase": phase, "effective_at": effective, "compare_url": compare}
 
 
 @dataclass(frozen=True)

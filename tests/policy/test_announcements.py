@@ -155,3 +155,49 @@ def test_policy_etag_is_stable_within_a_phase(client, scheduled, clock):
     clock(EFFECTIVE - timedelta(days=4))
     repeat = client.get(CURRENT, headers={"If-None-Match": etag})
     assert repeat.status_code == HTTPStatus.NOT_MODIFIED
+
+
+LATER = EFFECTIVE + timedelta(days=5)  # version 3 takes effect five days after version 2
+LATER_WHEN = '<time datetime="2030-04-06T12:00:00-04:00">April 6, 2030</time>'
+
+
+@pytest.fixture
+def two_scheduled(scheduled, privacy, clock):
+    """Version 3, published a day after version 2, to take effect five days after it."""
+    clock(PUBLISHED + timedelta(days=1))
+    return make_published(privacy, summary="Later words.", effective_at=LATER)
+
+
+def compare(a: int, b: int) -> str:
+    return reverse("policy:compare", args=["privacy", a, b])
+
+
+def test_with_two_versions_scheduled_the_notice_is_about_the_first_to_take_effect(
+    client, two_scheduled, clock
+):
+    clock(EFFECTIVE - timedelta(days=1))
+    signed_out = page(client, "/")
+    assert f'changes on {WHEN}: <a href="{compare(1, 2)}">see what changes</a>.' in signed_out
+    assert "April 6, 2030" not in signed_out
+    client.force_login(make_user("alice"))  # has accepted nothing: must review version 2 first
+    signed_in = page(client, "/")
+    assert "April 1, 2030</time>" in signed_in
+    assert "April 6, 2030" not in signed_in
+
+
+def test_once_the_first_takes_effect_the_notice_is_about_the_next(client, two_scheduled, clock):
+    clock(EFFECTIVE + timedelta(days=1))
+    html = page(client, "/")
+    assert f'changes on {LATER_WHEN}: <a href="{compare(2, 3)}">see what changes</a>.' in html
+    clock(LATER + timedelta(days=1))
+    html = page(client, "/")
+    assert f'changed on {LATER_WHEN}: <a href="{compare(2, 3)}">see what changed</a>.' in html
+
+
+def test_the_page_etag_changes_when_the_first_of_two_takes_effect(client, two_scheduled, clock):
+    clock(EFFECTIVE - timedelta(days=1))
+    first = client.get("/privacy/")
+    clock(EFFECTIVE + timedelta(days=1))
+    second = client.get("/privacy/", headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == HTTPStatus.OK
+    assert LATER_WHEN in second.content.decode()
