@@ -10,9 +10,11 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django_tasks_db.models import DBTaskResult
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 logger = logging.getLogger(__name__)
 
@@ -75,22 +77,32 @@ def _cache_state() -> str:
 
 
 def _tasks_state() -> dict:
-    """When a background task last finished and how many wait (queued tasks only)."""
+    """When a background task last finished, how many wait, and how many are due later."""
     if not settings.TASKS["default"]["BACKEND"].startswith("django_tasks_db."):
         return {"backend": "immediate"}
     results = DBTaskResult.objects.all()
     last = results.finished().aggregate(last=Max("finished_at"))["last"]
+    now = timezone.now()
     return {
         "backend": "database",
         "last_finished_at": last.isoformat() if last else None,
         "waiting": results.ready().count(),
+        # queued to run later: retries and the follow-ups of deliveries (see policy.tasks)
+        "scheduled": results.filter(
+            status=TaskResultStatus.READY, run_after__gt=now, run_after__lt=get_date_max()
+        ).count(),
     }
 
 
 def database_unavailable(request: HttpRequest) -> HttpResponse:
-    """The branded 503 page with Retry-After, for anyone, signed in or not."""
+    """The branded 503 page with Retry-After, for anyone, signed in or not.
+
+    Its one button asks for the same page again: every other page needs the database too.
+    """
+    path = request.get_full_path()
+    again = path if path.startswith("/") and not path.startswith("//") else "/"
     return HttpResponse(
-        render_to_string("503.html"),
+        render_to_string("503.html", {"again_url": again}),
         status=HTTPStatus.SERVICE_UNAVAILABLE,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

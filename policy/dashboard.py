@@ -31,6 +31,8 @@ class Delivery:
     due: int
     failed: int
     stalled: int
+    retrying: int  # tried and not sent yet, to be tried again (see NoticeQuerySet.retrying)
+    retry_error: str  # what the mail server (or the connection) last said about one of them
     unmade: bool  # a material version whose notices no worker has made, STALL after publishing
     preparing: bool = False  # its notices are being made (published less than STALL ago)
 
@@ -87,7 +89,7 @@ class Dashboard:
     def attention(self) -> int:
         """How many things need someone now: stalled or failed notices, open messages, set-up,
         and the items other apps' sections mark."""
-        stuck = sum(1 for d in self.deliveries if d.failed or d.stalled or d.unmade)
+        stuck = sum(1 for d in self.deliveries if d.failed or d.stalled or d.unmade or d.retrying)
         marked = sum(item.attention for section in self.sections for item in section.items)
         return stuck + (1 if self.open_messages else 0) + len(self.setup) + marked
 
@@ -98,18 +100,30 @@ def dashboard(at: datetime | None = None) -> Dashboard:
     stalled = Notice.objects.stalled(now)
     by_version = dict(stalled.values_list("version").annotate(n=Count("pk")))
     by_incident = dict(stalled.values_list("incident").annotate(n=Count("pk")))
+    retrying = {
+        (row["version"], row["incident"]): (row["n"], row["error"])
+        for row in Notice.objects.retrying()
+        .values("version", "incident")
+        .annotate(n=Count("pk"), error=Max("last_error"))
+    }
     fanouts = dict(NoticeFanout.objects.unfinished().values_list("version_id", "created_at"))
     unmade = {pk for pk, created in fanouts.items() if created <= now - STALL}
     deliveries = [
         _delivery(
             version,
             stalled=by_version.get(version.pk, 0),
+            retrying=retrying.get((version.pk, None), (0, "")),
             unmade=version.pk in unmade,
             preparing=version.pk in fanouts and version.pk not in unmade,
         )
         for version in versions.published().material().with_notice_counts().order_by("-number")
     ] + [
-        _delivery(incident, stalled=by_incident.get(incident.pk, 0), unmade=False)
+        _delivery(
+            incident,
+            stalled=by_incident.get(incident.pk, 0),
+            retrying=retrying.get((None, incident.pk), (0, "")),
+            unmade=False,
+        )
         for incident in Incident.objects.filter(sent_at__isnull=False)
         .with_notice_counts()
         .order_by("-sent_at")
@@ -128,7 +142,9 @@ def dashboard(at: datetime | None = None) -> Dashboard:
     )
 
 
-def _delivery(about, *, stalled: int, unmade: bool, preparing: bool = False) -> Delivery:
+def _delivery(
+    about, *, stalled: int, retrying: tuple[int, str], unmade: bool, preparing: bool = False
+) -> Delivery:
     return Delivery(
         about=about,
         total=about.notices_total,
@@ -136,6 +152,8 @@ def _delivery(about, *, stalled: int, unmade: bool, preparing: bool = False) -> 
         due=about.notices_pending,
         failed=about.notices_failed,
         stalled=stalled,
+        retrying=retrying[0],
+        retry_error=retrying[1],
         unmade=unmade,
         preparing=preparing,
     )

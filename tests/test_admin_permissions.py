@@ -132,7 +132,7 @@ def test_requeueing_notices_needs_its_own_permission(client, records):
     response = act(client, changelist, "requeue", [notice.pk])
     notice.refresh_from_db()
     assert notice.status == Notice.Status.PENDING
-    assert "Requeued 1 failed notice" in response.content.decode()
+    assert "1 failed notice will be sent again." in response.content.decode()
 
 
 @pytest.mark.parametrize(

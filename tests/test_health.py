@@ -1,5 +1,6 @@
 """/healthz/ and the database-down page: fail fast with 503, recover without a restart."""
 
+import html
 import socket
 import time
 from datetime import timedelta
@@ -12,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from tests.processes import run_child
 
@@ -63,15 +64,17 @@ def test_healthz_tells_when_a_queued_task_last_finished(client, settings):
         args_kwargs={"args": [], "kwargs": {}}, task_path="x.y", backend_name="default",
         run_after=finished, status=TaskResultStatus.SUCCESSFUL, finished_at=finished,
     )  # fmt: skip
-    DBTaskResult.objects.create(
-        args_kwargs={"args": [], "kwargs": {}}, task_path="x.y", backend_name="default",
-        run_after=finished,
-    )  # fmt: skip
+    for run_after in (finished, get_date_max(), timezone.now() + timedelta(minutes=2)):
+        DBTaskResult.objects.create(
+            args_kwargs={"args": [], "kwargs": {}}, task_path="x.y", backend_name="default",
+            run_after=run_after,
+        )  # fmt: skip
     tasks = client.get(reverse("healthz")).json()["tasks"]
     assert tasks == {
         "backend": "database",
         "last_finished_at": finished.isoformat(),
-        "waiting": 1,
+        "waiting": 2,  # one due since three minutes ago, one queued to run at once
+        "scheduled": 1,  # one due in two minutes
     }
 
 
@@ -81,7 +84,27 @@ def test_pages_answer_a_friendly_503_when_the_database_is_lost(monkeypatch):
     response = client.get(reverse("policy:current", kwargs={"document": "privacy"}))
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.headers["Retry-After"] == "30"
-    assert "Temporarily unavailable" in response.content.decode()
+    page = response.content.decode()
+    assert "Temporarily unavailable" in page
+    # Its one button asks for the same page again; the home page needs the database too.
+    assert '<a class="button" href="/privacy/">Try again</a>' in page
+    assert "Go to the home page" not in page
+
+
+@pytest.mark.parametrize(
+    ("path", "again"),
+    [
+        ("/accounts/login/?next=/accounts/", "/accounts/login/?next=/accounts/"),
+        ("//evil.example/", "/"),
+    ],
+)
+def test_the_503_button_asks_for_the_same_page_on_this_site(monkeypatch, path, again):
+    client = Client(raise_request_exception=False)
+    monkeypatch.setattr(connections["default"], "cursor", _broken_cursor)
+    # PATH_INFO as a server passes it: the test client would read "//host/" as an address.
+    url, _, query = path.partition("?")
+    page = client.get("/", PATH_INFO=url, QUERY_STRING=query).content.decode()
+    assert f'<a class="button" href="{html.escape(again)}">Try again</a>' in page
 
 
 def test_signed_in_people_get_the_same_503_when_the_database_is_lost(

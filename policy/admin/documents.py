@@ -200,6 +200,12 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             return [*self.readonly_fields, "document"]
         return self.readonly_fields
 
+    def has_change_permission(self, request, obj=None):
+        """A published version's page is for reading: it offers no Save that could only fail."""
+        if obj is not None and obj.is_published:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         if obj is not None and obj.is_published:
             return False

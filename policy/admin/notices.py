@@ -6,6 +6,7 @@ Choosing a breach notice's audience is a plain view (`policy.views.staff`) mount
 from django.conf import settings
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.html import escape, format_html
@@ -28,12 +29,33 @@ class NoticeKindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class FailureFilter(admin.SimpleListFilter):
+    """Failed notices that may have arrived (interrupted) apart from those that cannot have."""
+
+    title = "why it failed"
+    parameter_name = "failure"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("interrupted", "Interrupted: may have arrived"),
+            ("not-sent", "Not sent: refused, or no address"),
+        ]
+
+    def queryset(self, request, queryset):
+        interrupted = queryset.interrupted()
+        if self.value() == "interrupted":
+            return interrupted
+        if self.value() == "not-sent":
+            return queryset.filter(status=Notice.Status.FAILED).exclude(pk__in=interrupted)
+        return queryset
+
+
 @admin.register(Notice)
 class NoticeAdmin(admin.ModelAdmin):
     """Notices of policy changes and breaches: read-only, except requeueing checked failures."""
 
     list_display = ["about", "user", "status", "attempts", "address", "sent_at", "last_error"]
-    list_filter = ["status", NoticeKindFilter, "version", "incident"]
+    list_filter = ["status", FailureFilter, NoticeKindFilter, "version", "incident"]
     list_select_related = ["version__document", "incident", "user"]
     search_fields = ["user__username", "email"]
     readonly_fields = [
@@ -65,13 +87,17 @@ class NoticeAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).with_address()
 
-    @admin.action(
-        description="Requeue failed notices (check first that they were not sent)",
-        permissions=["requeue"],
-    )
+    @admin.action(description="Send failed notices again", permissions=["requeue"])
     def requeue(self, request: HttpRequest, queryset) -> None:
+        interrupted = queryset.interrupted().count()
         count = notices_retry(notices=queryset)
-        self.message_user(request, f"Requeued {count} failed notice(s).", messages.SUCCESS)
+        text = f"{count} failed notice{pluralize(count)} will be sent again."
+        if interrupted:
+            text += (
+                f" {interrupted} of them {pluralize(interrupted, 'was,were')} interrupted while "
+                "sending, so those people may get the notice twice."
+            )
+        self.message_user(request, text, messages.SUCCESS)
 
     def has_requeue_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("policy.requeue_notice")

@@ -20,11 +20,12 @@ from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet, Value
+from django.db.models import Exists, F, Min, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ..models import (
+    INTERRUPTED,
     Incident,
     Mailing,
     Notice,
@@ -51,10 +52,6 @@ SENDING_READS = (
 )
 LEASE = timedelta(minutes=15)  # a notice "sending" for longer was left by a worker that died
 COURIERS = 2  # threads sending at once, each over its own connection to the mail server
-INTERRUPTED = (
-    "The worker stopped while sending, so delivery is unknown. It is not retried "
-    "automatically, because a retry could send it twice: check the mail log, then requeue it."
-)
 
 
 def notice_recipients(users: QuerySet | None = None) -> QuerySet:
@@ -123,7 +120,8 @@ class DeliveryReport:
     failed: int = 0
     cancelled: int = 0
     interrupted: int = 0
-    next_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None  # of the first notice still pending
+    sending_since: datetime | None = None  # when the oldest notice still "sending" was claimed
     errors: list[str] = field(default_factory=list)
 
 
@@ -155,10 +153,12 @@ def notices_deliver(
             delivery.send(group)
     report.next_attempt_at = (
         Notice.objects.filter(status=Notice.Status.PENDING)
-        .order_by("next_attempt_at")
+        .order_by("next_attempt_at")  # the index on (status, next_attempt_at)
         .values_list("next_attempt_at", flat=True)
         .first()
     )
+    sending = Notice.objects.filter(status=Notice.Status.SENDING)  # a few, by the same index
+    report.sending_since = sending.aggregate(since=Min("claimed_at"))["since"]
     return report
 
 
@@ -174,7 +174,7 @@ class NoAddress(Exception):
 
 
 def notices_requeue(*, notices: QuerySet) -> int:
-    """Put failed notices back in the queue, after a person has checked they were not sent."""
+    """Put failed notices back in the queue, to be sent again."""
     return notices.filter(status=Notice.Status.FAILED).update(
         status=Notice.Status.PENDING, next_attempt_at=timezone.now(), attempts=0
     )

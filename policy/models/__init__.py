@@ -9,9 +9,10 @@
 from .documents import PRIVACY, Document, NewUse, PolicyVersion, PublishedVersionError
 from .inbox import ContactMessage
 from .ledger import Acceptance, Choice, LedgerError, LedgerQuerySet, LedgerRecord
-from .notices import Incident, Mailing, Notice, NoticeFanout, current_address
+from .notices import INTERRUPTED, Incident, Mailing, Notice, NoticeFanout, current_address
 
 __all__ = [
+    "INTERRUPTED",
     "PRIVACY",
     "Acceptance",
     "Choice",

@@ -45,7 +45,23 @@ def notice_counts(relation: str = "notices") -> dict[str, Count]:
     }
 
 
+# Why a notice is "failed" when its worker died in the middle of sending it (see `interrupted`).
+INTERRUPTED = (
+    "Interrupted: the background worker stopped while sending this, so it may or may not have "
+    "arrived. It was not sent again on its own, so that nobody gets it twice. Requeue it to "
+    "send it again; the person may then get it twice."
+)
+
+
 class NoticeQuerySet(models.QuerySet):
+    def interrupted(self) -> NoticeQuerySet:
+        """Failed notices whose worker died while sending them: they may have arrived."""
+        return self.filter(status=NoticeStatus.FAILED, last_error=INTERRUPTED)
+
+    def retrying(self) -> NoticeQuerySet:
+        """Notices tried and not sent, waiting to be tried again (a connection error, a 4xx)."""
+        return self.filter(status=NoticeStatus.PENDING, attempts__gt=0)
+
     def due(self, at: datetime | None = None) -> NoticeQuerySet:
         """Pending notices whose (next) attempt time has come."""
         return self.filter(status=NoticeStatus.PENDING, next_attempt_at__lte=at or timezone.now())

@@ -71,6 +71,7 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         "can_override": request.user.has_perm("policy.override_notice_period"),
         "notice_days": settings.POLICY_NOTICE_DAYS,
         "comparison": redline.compare(current.body, version.body) if current else None,
+        "recipients": notice_recipients().count() if version.is_material else 0,
     }
     return TemplateResponse(request, "admin/policy/policyversion/publish.html", context)
 

@@ -110,7 +110,7 @@ def test_a_privacy_officer_publishes_watches_notices_erases_and_sends_topic_mail
     expect(redline).to_contain_text("Partner offers")
     assert redline.evaluate("e => e.scrollHeight <= e.clientHeight + 1")  # shown in full
     page.locator("textarea[name=override_reason]").fill("The clinic's lawyer asked for it now.")
-    page.get_by_role("button", name="Yes, publish Privacy Policy v2").click()
+    page.get_by_role("button", name="Yes, publish Privacy Policy v2 and email 3 people").click()
     expect(page.locator(".messagelist")).to_contain_text("Published Privacy Policy v2.")
 
     # The worker makes and sends the notices; the dashboard shows them going out.

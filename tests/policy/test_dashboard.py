@@ -23,6 +23,7 @@ from policy.models import ContactMessage, Incident, Notice
 from policy.services.incidents import incident_send
 from policy.services.versions import version_publish
 from tests.factories import make_material_draft, make_published
+from tests.mail_backends import FlakyBackend
 
 pytestmark = pytest.mark.django_db
 
@@ -88,7 +89,10 @@ def test_it_shows_notices_per_version_and_per_incident(
 
     words = text(admin_client.get(DASHBOARD).content.decode())
     assert f"Privacy Policy v{version.number} 1 of 3 2 0 Going out." in words
-    assert "A laptop was stolen (breach) 0 of 3 2 1 Check the failed ones" in words
+    assert (
+        "A laptop was stolen (breach) 0 of 3 2 1 1 failed: see why, and send again those that "
+        "did not arrive."
+    ) in words
 
     later(monkeypatch, timedelta(minutes=30))  # nothing has gone out since: no worker
     page = admin_client.get(DASHBOARD).content.decode()
@@ -148,6 +152,28 @@ def test_it_lists_what_is_not_set_up_for_a_live_site_in_plain_words(admin_client
     assert not re.search(r"\b[A-Z]+_[A-Z_]+\b", words)  # no setting names
 
 
+def test_notices_the_mail_server_will_not_take_are_not_going_out(
+    admin_client, privacy, people, live_setup, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_publish(version=make_material_draft(privacy), by=None)
+    monkeypatch.setattr(FlakyBackend, "failing", {"alice@example.com", "bob@example.com"})
+    monkeypatch.setattr(FlakyBackend, "failures_left", 10)
+    with override_settings(EMAIL_BACKEND="tests.mail_backends.FlakyBackend"):
+        call_command("send_policy_notices", stdout=StringIO(), stderr=StringIO())
+
+    words = text(admin_client.get(DASHBOARD).content.decode())
+
+    assert f"Privacy Policy v{version.number} 1 of 3 2 0 2 could not be sent yet" in words
+    assert "will be tried again on their own." in words
+    assert (
+        "The mail server's last answer: “ConnectionRefusedError: mail server refused the "
+        "connection”. If this goes on, ask whoever runs the site to check the mail server."
+    ) in words
+    assert "Going out." not in words
+    assert "1 thing needs attention now." in words
+
+
 def test_a_live_setup_has_nothing_to_fix(admin_client, privacy, live_setup):
     words = text(admin_client.get(DASHBOARD).content.decode())
     assert "are set up for a live site." in words
@@ -156,7 +182,7 @@ def test_a_live_setup_has_nothing_to_fix(admin_client, privacy, live_setup):
 def test_it_says_when_a_notice_last_went_out(
     admin_client, privacy, people, live_setup, django_capture_on_commit_callbacks
 ):
-    assert "The last notice went out never." in text(admin_client.get(DASHBOARD).content.decode())
+    assert "No notice has gone out yet." in text(admin_client.get(DASHBOARD).content.decode())
     with django_capture_on_commit_callbacks(execute=True):
         version_publish(version=make_material_draft(privacy), by=None)
     send()

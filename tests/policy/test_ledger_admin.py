@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from policy.models import Acceptance, Choice, Incident, Notice, PolicyVersion
+from policy.models import INTERRUPTED, Acceptance, Choice, Incident, Notice, PolicyVersion
 from policy.services.ledger import acceptance_record, review_submit
 from policy.services.versions import version_publish
 from tests.factories import make_draft, make_material_draft, make_user, make_verified_user
@@ -190,6 +190,34 @@ def test_export_leaves_the_ledger_unchanged(admin_client, choices):
     assert Acceptance.objects.count() == 2
 
 
+def test_requeueing_says_which_people_may_get_an_interrupted_notice_twice(admin_client, material):
+    notices = [
+        Notice.objects.create(
+            version=material,
+            user=make_verified_user(name),
+            status=Notice.Status.FAILED,
+            last_error=error,
+        )  # fmt: skip
+        for name, error in [("dave", INTERRUPTED), ("erin", INTERRUPTED), ("fay", "550 no")]
+    ]
+    changelist = reverse("admin:policy_notice_changelist")
+    interrupted = admin_client.get(changelist, {"failure": "interrupted"}).context["cl"]
+    assert {n.user.username for n in interrupted.result_list} == {"dave", "erin"}
+    not_sent = admin_client.get(changelist, {"failure": "not-sent"}).context["cl"]
+    assert {n.user.username for n in not_sent.result_list} == {"fay"}
+
+    response = admin_client.post(
+        changelist,
+        {"action": "requeue", "_selected_action": [n.pk for n in notices]},
+        follow=True,
+    )
+
+    assert (
+        "3 failed notices will be sent again. 2 of them were interrupted while sending, so "
+        "those people may get the notice twice."
+    ) in response.content.decode()
+
+
 def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_client, material):
     dave = make_verified_user("dave")
     failed = Notice.objects.create(
@@ -206,7 +234,9 @@ def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_cli
         {"action": "requeue", "_selected_action": [failed.pk, sent.pk]},
         follow=True,
     )
-    assert "Requeued 1 failed notice(s)." in response.content.decode()
+    page = response.content.decode()
+    assert "1 failed notice will be sent again." in page
+    assert "twice" not in page  # the mail server never took it: no second copy possible
     failed.refresh_from_db()
     sent.refresh_from_db()
     assert failed.status == Notice.Status.PENDING
@@ -255,8 +285,7 @@ def test_published_material_version_refuses_changes_to_its_new_uses(admin_client
             "new_uses-1-description": "Added after publishing.",
         },
     )
-    assert response.status_code == HTTPStatus.OK
-    assert "This version is published and cannot be changed." in response.content.decode()
+    assert response.status_code == HTTPStatus.FORBIDDEN  # the page is read-only: no form
     assert list(material.new_uses.values_list("name", flat=True)) == ["Partner offers"]
 
 
@@ -300,6 +329,19 @@ def test_draft_change_form_fills_in_an_empty_purpose_from_the_name(admin_client,
     )
     assert response.status_code == HTTPStatus.FOUND
     assert list(draft.new_uses.values_list("purpose", flat=True)) == ["partner-offers"]
+
+
+def test_the_publish_page_says_how_many_people_a_material_change_emails(
+    admin_client, privacy, people
+):
+    confirm = admin_client.get(publish_url(make_material_draft(privacy))).content.decode()
+    # Alice, Bob and Carol (once, with two addresses); not the inactive or the unverified.
+    assert "with a verified address (3 people now)" in confirm
+    assert 'value="Yes, publish Privacy Policy v2 and email 3 people"' in confirm
+    minor = admin_client.get(publish_url(make_draft(privacy))).content.decode()
+    assert "people now" not in minor
+    assert 'value="Yes, publish Privacy Policy v' in minor
+    assert "and email" not in minor
 
 
 def test_publishing_a_material_change_with_short_notice_is_refused(admin_client, privacy):

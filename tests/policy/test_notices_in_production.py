@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from policy.delivery.outbox import INTERRUPTED
+from policy.delivery.outbox import INTERRUPTED, LEASE
 from policy.models import Notice, NoticeFanout
 from policy.services.versions import version_publish
 from policy.tasks import FOLLOW_UP, create_policy_notices, deliver_policy_notices
@@ -129,7 +129,15 @@ def test_requeueing_queues_a_delivery(
     assert abs(follow_up.run_after - timezone.now() - FOLLOW_UP) < timedelta(minutes=1)
 
 
-def test_a_worker_that_dies_mid_fanout_is_followed_up_once_its_notices_can_be_reported(
+def follow_ups() -> list:
+    """The follow-up deliveries queued and not yet run, first due first."""
+    queued = DBTaskResult.objects.filter(
+        task_path="policy.tasks.deliver_policy_notices", status="READY"
+    )
+    return list(queued.filter(args_kwargs__kwargs__follow_up=True).order_by("run_after"))
+
+
+def test_a_worker_that_dies_mid_fanout_is_followed_up_soon_then_once_its_notices_can_be_reported(
     privacy, people, no_worker, mailoutbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     version = publish(privacy, django_capture_on_commit_callbacks)
@@ -138,17 +146,48 @@ def test_a_worker_that_dies_mid_fanout_is_followed_up_once_its_notices_can_be_re
         create_policy_notices.call(version.pk)  # what the worker runs first
     waits = sorted(task.task.run_after is not None for task in deliveries)
     assert waits == [False, True]  # one now, one follow-up
+    [soon] = follow_ups()
+    assert abs(soon.run_after - timezone.now() - FOLLOW_UP) < timedelta(seconds=30)
     # The worker took the delivery and died with one notice in hand: the rest wait.
+    claimed = timezone.now()
     bob = version.notices.get(user__username="bob")
-    Notice.objects.filter(pk=bob.pk).update(status="sending", claimed_at=timezone.now())
+    Notice.objects.filter(pk=bob.pk).update(status="sending", claimed_at=claimed)
+    deliveries.exclude(args_kwargs__kwargs__follow_up=True).delete()  # died with the worker
 
-    later(monkeypatch, FOLLOW_UP)
-    report = deliver_policy_notices.call()  # the follow-up, when it is due
+    later(monkeypatch, FOLLOW_UP)  # a restarted worker runs the follow-up when it is due
+    report = deliver_policy_notices.call(**soon.args_kwargs["kwargs"])
 
     assert (report["sent"], report["failed"]) == (2, 0)
     assert sorted(recipients(mailoutbox)) == ["alice@example.com", "carol@example.com"]
     bob.refresh_from_db()
+    assert bob.status == "sending"  # nobody can tell yet whether it went out
+    [_, again] = follow_ups()  # the first is still READY here: call() ran it inline
+    assert abs(again.run_after - (claimed + LEASE + timedelta(minutes=1))) < timedelta(seconds=1)
+
+    later(monkeypatch, LEASE + timedelta(minutes=1))
+    report = deliver_policy_notices.call(**again.args_kwargs["kwargs"])
+
+    assert report["sent"] == 0
+    bob.refresh_from_db()
     assert (bob.status, bob.last_error) == ("failed", INTERRUPTED)  # reported, for a person
+    assert len(follow_ups()) == 2  # nothing left "sending": no third follow-up
+    assert len(mailoutbox) == 2
+
+
+def test_a_follow_up_sends_every_due_notice_not_just_one_batch(
+    privacy, people, no_worker, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.POLICY_NOTICE_BATCH_SIZE = 1
+    version = publish(privacy, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        create_policy_notices.call(version.pk)
+    DBTaskResult.objects.exclude(args_kwargs__kwargs__follow_up=True).delete()  # died too
+    [soon] = follow_ups()
+
+    report = deliver_policy_notices.call(**soon.args_kwargs["kwargs"])
+
+    assert report["sent"] == 3
+    assert version.notices.filter(status="sent").count() == 3
 
 
 @pytest.mark.parametrize(

@@ -43,8 +43,8 @@ class Command(BaseCommand):
         interrupted = notices_recover_interrupted()
         if interrupted:
             self.stdout.write(
-                f"{interrupted} notices were interrupted while sending: marked failed, for a "
-                "person to check (see the admin)."
+                f"{interrupted} notices were interrupted while sending: marked failed, since "
+                "they may have arrived (see the admin to send them again)."
             )
         due = Notice.objects.due().count()
         total = min(due, limit) if limit else due
