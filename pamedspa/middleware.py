@@ -1,6 +1,7 @@
 """Request hygiene: refuse bodies too big to be a form of this site, and form bodies that are
 not UTF-8, instead of reading the first or silently mangling the second; one transaction for
-each request that writes; and the Content-Security-Policy header, built once."""
+each request that writes; pages made for one visitor kept out of every cache; and the
+Content-Security-Policy header, built once."""
 
 import codecs
 from io import BytesIO
@@ -10,10 +11,12 @@ from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.handlers.wsgi import LimitedStream
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -83,6 +86,32 @@ class RequestBodyMiddleware:
         response = HttpResponse(render_to_string("413.html", {"limit_kb": cap // 1024}), status=413)
         response.headers["Connection"] = "close"  # the unread body must not be parsed next
         return response
+
+
+class PersonalPagesMiddleware:
+    """A page made for one visitor is stored by no cache, the browser's included.
+
+    That is a page with a form (it carries the visitor's CSRF token: password reset, username
+    reminder, privacy requests) or one for a signed-in person. Such a page gets the headers
+    allauth's login page has (`never_cache`), unless its view chose its own Cache-Control, as
+    the policy pages do to be revalidated.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response and _is_personal(request):
+            add_never_cache_headers(response)
+        return response
+
+
+def _is_personal(request: HttpRequest) -> bool:
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):  # the page used the CSRF token
+        return True
+    session = getattr(request, "session", None)
+    return session is not None and session.accessed and SESSION_KEY in session
 
 
 class AtomicWritesMiddleware:
