@@ -37,7 +37,7 @@ from .courier import Courier, Outcome
 from .messages import notice_context, notice_message
 
 MAX_ATTEMPTS = 5
-CLAIM_SIZE = 10  # notices claimed, and their outcomes recorded, together
+CLAIM_SIZE = 25  # notices claimed, and their outcomes recorded, together
 IN_FLIGHT_MAX = 2 * CLAIM_SIZE  # one group being sent while the next is prepared
 # What delivery reads of a notice (messages use the person's username and id, as now).
 SENDING_READS = (
@@ -51,7 +51,7 @@ SENDING_READS = (
     "email",
 )
 LEASE = timedelta(minutes=15)  # a notice "sending" for longer was left by a worker that died
-COURIERS = 2  # threads sending at once, each over its own connection to the mail server
+COURIERS = 3  # threads sending at once, each over its own connection to the mail server
 
 
 def notice_recipients(users: QuerySet | None = None) -> QuerySet:
