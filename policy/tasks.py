@@ -21,9 +21,10 @@ from .models import PolicyVersion
 FOLLOW_UP = timedelta(minutes=2)
 
 
-def deliveries_enqueue(count: int = 1) -> None:
-    """Queue `count` deliveries now and, where the task backend can wait, one follow-up."""
-    for _ in range(count):
+def deliveries_enqueue(notices: int = 1) -> None:
+    """Queue deliveries for `notices` notices now, a batch each, so that several workers share
+    them; and, where the task backend can wait, one follow-up."""
+    for _ in range(max(1, math.ceil(notices / settings.POLICY_NOTICE_BATCH_SIZE))):
         deliver_policy_notices.enqueue()
     _follow_up(timezone.now() + FOLLOW_UP)
 
@@ -35,9 +36,9 @@ def _follow_up(at: datetime) -> None:
 
 @task()
 def create_policy_notices(version_id: int) -> int:
-    """Create the notices of a material version, then queue enough delivery tasks to share."""
+    """Create the notices of a material version, then queue their deliveries."""
     count = fanout_finish(version=PolicyVersion.objects.get(pk=version_id))
-    deliveries_enqueue(max(1, math.ceil(count / settings.POLICY_NOTICE_BATCH_SIZE)))
+    deliveries_enqueue(count)
     return count
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -44,5 +45,5 @@ def incident_send(
     incident.unmatched = "\n".join(unmatched)
     incident.sent_by, incident.sent_at = by, timezone.now()
     incident.save(update_fields=["audience", "unmatched", "sent_by", "sent_at"])
-    transaction.on_commit(deliveries_enqueue)
+    transaction.on_commit(partial(deliveries_enqueue, count))
     return count

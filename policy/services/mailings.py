@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -50,5 +52,5 @@ def mailing_send(*, mailing: Mailing, by: AbstractBaseUser | None, confirmed: Au
     mailing.audience = f"the people who chose “{found.name}”: {count} recipient{pluralize(count)}"
     mailing.sent_by, mailing.sent_at = by, timezone.now()
     mailing.save(update_fields=["list_name", "audience", "sent_by", "sent_at"])
-    transaction.on_commit(deliveries_enqueue)
+    transaction.on_commit(partial(deliveries_enqueue, count))
     return count

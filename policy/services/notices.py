@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -14,5 +16,5 @@ def notices_retry(*, notices: QuerySet) -> int:
     """Requeue the failed ones among `notices` and queue a delivery; returns how many."""
     count = notices_requeue(notices=notices)
     if count:
-        transaction.on_commit(deliveries_enqueue)
+        transaction.on_commit(partial(deliveries_enqueue, count))
     return count

@@ -103,29 +103,33 @@ def test_interrupted_notices_are_recovered_even_when_nothing_is_due(
     assert stuck.status == "failed"
 
 
-def test_requeueing_queues_a_delivery(
-    admin_client, privacy, people, no_worker, django_capture_on_commit_callbacks
+def test_requeueing_queues_a_delivery_per_batch_and_a_follow_up(
+    admin_client, privacy, people, no_worker, django_capture_on_commit_callbacks, settings
 ):
+    settings.POLICY_NOTICE_BATCH_SIZE = 2
     version = publish(privacy, django_capture_on_commit_callbacks)
     send()
-    failed = version.notices.get(user__username="bob")
-    Notice.objects.filter(pk=failed.pk).update(status="failed")
+    version.notices.update(status="failed")
     queued = DBTaskResult.objects.filter(task_path="policy.tasks.deliver_policy_notices")
     before = queued.count()
 
     with django_capture_on_commit_callbacks(execute=True):
         admin_client.post(
             reverse("admin:policy_notice_changelist"),
-            {"action": "requeue", "_selected_action": [failed.pk]},
+            {
+                "action": "requeue",
+                "_selected_action": list(version.notices.values_list("pk", flat=True)),
+            },
         )
 
-    failed.refresh_from_db()
-    assert failed.status == "pending"
-    # One delivery now, and one follow-up for the notices it would leave if its worker died.
-    assert queued.count() == before + 2
-    now, follow_up = (task.task for task in queued.order_by("-enqueued_at")[:2][::-1])
+    assert version.notices.filter(status="pending").count() == 3
+    # Two deliveries now (three notices, two a batch), and one follow-up for the notices they
+    # would leave if their worker died.
+    assert queued.count() == before + 3
+    tasks = [result.task for result in queued.order_by("-enqueued_at")[:3]]
     assert set(queued.values_list("status", flat=True)) == {"READY"}
-    assert now.run_after is None
+    assert sorted(task.run_after is None for task in tasks) == [False, True, True]
+    [follow_up] = [task for task in tasks if task.run_after is not None]
     assert abs(follow_up.run_after - timezone.now() - FOLLOW_UP) < timedelta(minutes=1)
 
 
