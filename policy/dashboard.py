@@ -17,7 +17,15 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from .checks import is_local_host, site_url_is_public
-from .models import PRIVACY, ContactMessage, Incident, Notice, NoticeFanout, PolicyVersion
+from .models import (
+    LEASE,
+    PRIVACY,
+    ContactMessage,
+    Incident,
+    Notice,
+    NoticeFanout,
+    PolicyVersion,
+)
 from .models.notices import STALL
 
 
@@ -33,6 +41,8 @@ class Delivery:
     stalled: int
     retrying: int  # tried and not sent yet, to be tried again (see NoticeQuerySet.retrying)
     retry_error: str  # what the mail server (or the connection) last said about one of them
+    held: int  # "sending" for long: their worker has probably stopped (NoticeQuerySet.held)
+    held_until: datetime | None  # when the first of them is reported as interrupted
     unmade: bool  # a material version whose notices no worker has made, STALL after publishing
     preparing: bool = False  # its notices are being made (published less than STALL ago)
 
@@ -89,7 +99,9 @@ class Dashboard:
     def attention(self) -> int:
         """How many things need someone now: stalled or failed notices, open messages, set-up,
         and the items other apps' sections mark."""
-        stuck = sum(1 for d in self.deliveries if d.failed or d.stalled or d.unmade or d.retrying)
+        stuck = sum(
+            1 for d in self.deliveries if d.failed or d.stalled or d.unmade or d.retrying or d.held
+        )
         marked = sum(item.attention for section in self.sections for item in section.items)
         return stuck + (1 if self.open_messages else 0) + len(self.setup) + marked
 
@@ -106,6 +118,12 @@ def dashboard(at: datetime | None = None) -> Dashboard:
         .values("version", "incident")
         .annotate(n=Count("pk"), error=Max("last_error"))
     }
+    held = {
+        (row["version"], row["incident"]): (row["n"], row["oldest"] + LEASE)
+        for row in Notice.objects.held(now)
+        .values("version", "incident")
+        .annotate(n=Count("pk"), oldest=Min("claimed_at"))
+    }
     fanouts = dict(NoticeFanout.objects.unfinished().values_list("version_id", "created_at"))
     unmade = {pk for pk, created in fanouts.items() if created <= now - STALL}
     deliveries = [
@@ -113,6 +131,7 @@ def dashboard(at: datetime | None = None) -> Dashboard:
             version,
             stalled=by_version.get(version.pk, 0),
             retrying=retrying.get((version.pk, None), (0, "")),
+            held=held.get((version.pk, None), (0, None)),
             unmade=version.pk in unmade,
             preparing=version.pk in fanouts and version.pk not in unmade,
         )
@@ -122,6 +141,7 @@ def dashboard(at: datetime | None = None) -> Dashboard:
             incident,
             stalled=by_incident.get(incident.pk, 0),
             retrying=retrying.get((None, incident.pk), (0, "")),
+            held=held.get((None, incident.pk), (0, None)),
             unmade=False,
         )
         for incident in Incident.objects.filter(sent_at__isnull=False)
@@ -143,7 +163,13 @@ def dashboard(at: datetime | None = None) -> Dashboard:
 
 
 def _delivery(
-    about, *, stalled: int, retrying: tuple[int, str], unmade: bool, preparing: bool = False
+    about,
+    *,
+    stalled: int,
+    retrying: tuple[int, str],
+    held: tuple[int, datetime | None],
+    unmade: bool,
+    preparing: bool = False,
 ) -> Delivery:
     return Delivery(
         about=about,
@@ -154,6 +180,8 @@ def _delivery(
         stalled=stalled,
         retrying=retrying[0],
         retry_error=retrying[1],
+        held=held[0],
+        held_until=held[1],
         unmade=unmade,
         preparing=preparing,
     )

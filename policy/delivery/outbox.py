@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from ..models import (
     INTERRUPTED,
+    LEASE,
     Incident,
     Mailing,
     Notice,
@@ -50,7 +51,6 @@ SENDING_READS = (
     "attempts",
     "email",
 )
-LEASE = timedelta(minutes=15)  # a notice "sending" for longer was left by a worker that died
 COURIERS = 3  # threads sending at once, each over its own connection to the mail server
 
 

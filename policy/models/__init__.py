@@ -9,10 +9,11 @@
 from .documents import PRIVACY, Document, NewUse, PolicyVersion, PublishedVersionError
 from .inbox import ContactMessage
 from .ledger import Acceptance, Choice, LedgerError, LedgerQuerySet, LedgerRecord
-from .notices import INTERRUPTED, Incident, Mailing, Notice, NoticeFanout, current_address
+from .notices import INTERRUPTED, LEASE, Incident, Mailing, Notice, NoticeFanout, current_address
 
 __all__ = [
     "INTERRUPTED",
+    "LEASE",
     "PRIVACY",
     "Acceptance",
     "Choice",

@@ -18,6 +18,10 @@ from ..rendering import render_markdown
 
 # Notices that have waited this long with nothing delivered meanwhile mean no worker is running.
 STALL = timedelta(minutes=10)
+# A notice "sending" for longer than HELD (a group takes seconds) was probably left by a worker
+# that stopped; after LEASE nobody can still be sending it, and it is reported as interrupted.
+HELD = timedelta(minutes=2)
+LEASE = timedelta(minutes=15)
 
 
 class NoticeStatus(models.TextChoices):
@@ -57,6 +61,12 @@ class NoticeQuerySet(models.QuerySet):
     def interrupted(self) -> NoticeQuerySet:
         """Failed notices whose worker died while sending them: they may have arrived."""
         return self.filter(status=NoticeStatus.FAILED, last_error=INTERRUPTED)
+
+    def held(self, at: datetime | None = None) -> NoticeQuerySet:
+        """Notices "sending" for longer than HELD: their worker has probably stopped."""
+        return self.filter(
+            status=NoticeStatus.SENDING, claimed_at__lt=(at or timezone.now()) - HELD
+        )
 
     def retrying(self) -> NoticeQuerySet:
         """Notices tried and not sent, waiting to be tried again (a connection error, a 4xx)."""

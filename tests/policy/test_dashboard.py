@@ -16,10 +16,11 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from policy.delivery.audience import Audience
 from policy.delivery.outbox import notice_recipients
-from policy.models import ContactMessage, Incident, Notice
+from policy.models import LEASE, ContactMessage, Incident, Notice
 from policy.services.incidents import incident_send
 from policy.services.versions import version_publish
 from tests.factories import make_material_draft, make_published
@@ -169,6 +170,32 @@ def test_notices_the_mail_server_will_not_take_are_not_going_out(
     assert (
         "The mail server's last answer: “ConnectionRefusedError: mail server refused the "
         "connection”. If this goes on, ask whoever runs the site to check the mail server."
+    ) in words
+    assert "Going out." not in words
+    assert "1 thing needs attention now." in words
+
+
+def test_notices_a_stopped_worker_held_say_when_they_will_be_reported(
+    admin_client, privacy, people, live_setup, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        version = version_publish(version=make_material_draft(privacy), by=None)
+    send()
+    claimed = timezone.now()
+    version.notices.filter(user__username__in=["alice", "bob"]).update(
+        status=Notice.Status.SENDING, claimed_at=claimed
+    )
+    going = text(admin_client.get(DASHBOARD).content.decode())
+    assert f"Privacy Policy v{version.number} 1 of 3 2 0 Going out." in going  # being sent
+
+    later(monkeypatch, timedelta(minutes=3))  # a group takes seconds: that worker stopped
+    words = text(admin_client.get(DASHBOARD).content.decode())
+
+    at = date_format(timezone.localtime(claimed + LEASE), "P")  # "10:37 a.m.", as staff read it
+    assert (
+        "2 were being sent when the background worker stopped, so whether they arrived is "
+        f"unknown. At {at} they will be marked “interrupted”, for you to decide whether to "
+        "send them again."
     ) in words
     assert "Going out." not in words
     assert "1 thing needs attention now." in words
