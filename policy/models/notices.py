@@ -52,8 +52,8 @@ def notice_counts(relation: str = "notices") -> dict[str, Count]:
 # Why a notice is "failed" when its worker died in the middle of sending it (see `interrupted`).
 INTERRUPTED = (
     "Interrupted: the background worker stopped while sending this, so it may or may not have "
-    "arrived. It was not sent again on its own, so that nobody gets it twice. Requeue it to "
-    "send it again; the person may then get it twice."
+    "arrived. It was not sent again on its own, so that nobody gets it twice. “Send failed "
+    "notices again” sends it anyway; the person may then get it twice."
 )
 
 

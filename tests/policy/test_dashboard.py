@@ -194,8 +194,8 @@ def test_notices_a_stopped_worker_held_say_when_they_will_be_reported(
     at = date_format(timezone.localtime(claimed + LEASE), "P")  # "10:37 a.m.", as staff read it
     assert (
         "2 were being sent when the background worker stopped, so whether they arrived is "
-        f"unknown. Shortly after {at} they will be marked “interrupted”, for you to decide whether to "
-        "send them again."
+        f"unknown. Shortly after {at} they will be marked “interrupted”, for you to decide "
+        "whether to send them again."
     ) in words
     assert "Going out." not in words
     assert "1 thing needs attention now." in words
