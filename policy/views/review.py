@@ -25,9 +25,10 @@ def review(request: HttpRequest, document: str) -> HttpResponse:
         messages.info(request, "You are up to date: you have already reviewed the current policy.")
         return redirect("account_overview")
     accepted = Acceptance.objects.last_accepted(request.user, document=document)
+    since = accepted.number if accepted else 0
     new_uses = list(
         NewUse.objects.filter(
-            version__in=versions.published(), version__number__gt=accepted.number if accepted else 0
+            version__in=versions.published(), version__number__gt=since
         ).select_related("version")
     )
     form = ReviewForm(
@@ -57,6 +58,8 @@ def review(request: HttpRequest, document: str) -> HttpResponse:
             "document": target.document,
             "target": target,
             "accepted": accepted,
+            # Every version this review covers, each with its own date and summary.
+            "newer": versions.published().filter(number__gt=since).order_by("number"),
             "comparison": redline.compare(accepted.body if accepted else "", target.body),
             "form": form,
         },

@@ -147,7 +147,8 @@ def test_banner_shows_while_a_material_version_is_only_scheduled(
     for path in PAGES:
         page = alice_client.get(path, follow=True).content.decode()
         banner = page[page.index('class="banner banner--review"') :].split("</aside>")[0]
-        assert "Our privacy policy changes on" in banner and f">{day}</time>" in banner, path
+        assert f"Version {version.number} of our privacy policy takes effect on" in banner, path
+        assert f">{day}</time>" in banner, path
         assert "Please review what changes" in banner
         assert "has changed" not in banner and "what changed" not in banner
         assert f'href="{REVIEW}"' in banner
@@ -284,6 +285,27 @@ def test_review_shows_every_change_since_an_older_acceptance(alice_client, three
     assert f"<ins>{PARTNER_SENTENCE}</ins>" in content
     assert f"<ins>{COOKIE_SENTENCE}</ins>" in content
     assert ">version 1</a>" in content
+
+
+def test_review_lists_the_summary_of_every_version_it_covers_with_its_date(
+    alice_client, three_versions
+):
+    _, v2, v3 = three_versions
+    page = " ".join(text(alice_client.get(REVIEW)).split())
+    day = date_format(timezone.localtime(v2.effective_at), "F j, Y")
+    summaries = page[page.index("Summary of changes") :]
+    assert f"Version 2</a>, took effect on {day}</h3> <p>Explained our sign-in cookie.</p>" in (
+        summaries
+    )
+    assert "Version 3</a>, took effect on" in summaries and v3.summary in summaries
+    assert "Here is everything that changed since then, up to" in page
+
+
+def test_someone_who_accepted_nothing_is_told_everything_is_new(client, material):
+    client.force_login(make_verified_user("newcomer"))
+    page = " ".join(text(client.get(REVIEW)).split())
+    assert "You have not accepted a version yet, so all of" in page
+    assert "since the version you accepted" not in page
 
 
 def test_review_shows_the_summary_and_unanswered_choices(alice_client, material):
