@@ -5,9 +5,11 @@ Choosing a breach notice's audience is a plain view (`policy.views.staff`) mount
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.http import HttpRequest
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import escape, format_html
 
@@ -88,16 +90,43 @@ class NoticeAdmin(admin.ModelAdmin):
         return super().get_queryset(request).with_address()
 
     @admin.action(description="Send failed notices again", permissions=["requeue"])
-    def requeue(self, request: HttpRequest, queryset) -> None:
-        interrupted = queryset.interrupted().count()
-        count = notices_retry(notices=queryset)
-        text = f"{count} failed notice{pluralize(count)} will be sent again."
-        if interrupted:
+    def requeue(self, request: HttpRequest, queryset):
+        """Send failed notices again; first ask, when some of them may have arrived."""
+        failed = queryset.filter(status=Notice.Status.FAILED)
+        interrupted = failed.interrupted()
+        count = interrupted.count()
+        if count and request.POST.get("confirmed") != "yes":
+            shown = list(
+                interrupted.with_address().select_related("version__document", "incident", "user")[
+                    :50
+                ]
+            )
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Send failed notices again?",
+                "opts": self.model._meta,
+                "queryset": queryset,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "failed": failed.count(),
+                "interrupted": shown,
+                "interrupted_count": count,
+                "more": count - len(shown),
+                "not_interrupted": failed.count() - count,
+            }
+            return TemplateResponse(
+                request, "admin/policy/notice/requeue_confirmation.html", context
+            )
+        if "without_interrupted" in request.POST:
+            failed, count = failed.exclude(pk__in=interrupted), 0
+        sent = notices_retry(notices=failed)
+        text = f"{sent} failed notice{pluralize(sent)} will be sent again."
+        if count:
             text += (
-                f" {interrupted} of them {pluralize(interrupted, 'was,were')} interrupted while "
-                "sending, so those people may get the notice twice."
+                f" {count} of them {pluralize(count, 'was,were')} interrupted while sending, "
+                "so those people may get the notice twice."
             )
         self.message_user(request, text, messages.SUCCESS)
+        return None
 
     def has_requeue_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("policy.requeue_notice")

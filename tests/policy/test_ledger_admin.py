@@ -190,8 +190,10 @@ def test_export_leaves_the_ledger_unchanged(admin_client, choices):
     assert Acceptance.objects.count() == 2
 
 
-def test_requeueing_says_which_people_may_get_an_interrupted_notice_twice(admin_client, material):
-    notices = [
+@pytest.fixture
+def three_failed(material):
+    """Dave's and Erin's notices were interrupted (they may have arrived); Fay's was refused."""
+    return [
         Notice.objects.create(
             version=material,
             user=make_verified_user(name),
@@ -200,22 +202,53 @@ def test_requeueing_says_which_people_may_get_an_interrupted_notice_twice(admin_
         )  # fmt: skip
         for name, error in [("dave", INTERRUPTED), ("erin", INTERRUPTED), ("fay", "550 no")]
     ]
+
+
+def test_the_notice_list_tells_interrupted_notices_from_refused_ones(admin_client, three_failed):
     changelist = reverse("admin:policy_notice_changelist")
     interrupted = admin_client.get(changelist, {"failure": "interrupted"}).context["cl"]
     assert {n.user.username for n in interrupted.result_list} == {"dave", "erin"}
     not_sent = admin_client.get(changelist, {"failure": "not-sent"}).context["cl"]
     assert {n.user.username for n in not_sent.result_list} == {"fay"}
 
-    response = admin_client.post(
-        changelist,
-        {"action": "requeue", "_selected_action": [n.pk for n in notices]},
+
+def requeue(admin_client, notices, **extra):
+    return admin_client.post(
+        reverse("admin:policy_notice_changelist"),
+        {"action": "requeue", "_selected_action": [n.pk for n in notices], **extra},
         follow=True,
     )
+
+
+def test_sending_interrupted_notices_again_first_names_who_may_get_two(admin_client, three_failed):
+    page = html.unescape(requeue(admin_client, three_failed).content.decode())
+
+    assert "You chose 3 failed notices to send again." in page
+    assert "2 of them were interrupted while being sent" in page
+    assert "dave (dave@example.com)" in page and "erin (erin@example.com)" in page
+    assert "fay (" not in page
+    chosen = Notice.objects.filter(pk__in=[n.pk for n in three_failed])
+    assert set(chosen.values_list("status", flat=True)) == {"failed"}  # nothing was sent yet
+
+    done = requeue(admin_client, three_failed, confirmed="yes").content.decode()
 
     assert (
         "3 failed notices will be sent again. 2 of them were interrupted while sending, so "
         "those people may get the notice twice."
-    ) in response.content.decode()
+    ) in done
+    assert set(chosen.values_list("status", flat=True)) == {"pending"}
+
+
+def test_the_office_can_send_again_only_what_cannot_have_arrived(admin_client, three_failed):
+    response = requeue(admin_client, three_failed, confirmed="yes", without_interrupted="x")
+
+    assert "1 failed notice will be sent again." in response.content.decode()
+    statuses = dict(
+        Notice.objects.filter(pk__in=[n.pk for n in three_failed]).values_list(
+            "user__username", "status"
+        )
+    )
+    assert statuses == {"dave": "failed", "erin": "failed", "fay": "pending"}
 
 
 def test_requeue_puts_a_failed_notice_back_and_leaves_a_sent_one_alone(admin_client, material):
