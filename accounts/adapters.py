@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import ratelimit
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -56,6 +57,11 @@ class AccountAdapter(DefaultAccountAdapter):
         try:
             super().send_mail(template_prefix, email, context)
         except (smtplib.SMTPException, OSError) as error:
+            if template_prefix.startswith("account/email/email_confirmation"):
+                # allauth counted this mail against the address's limit (one confirmation mail
+                # every few minutes) before it failed. The view is rolled back, and a retry
+                # must send it rather than be silently skipped.
+                ratelimit.clear(self.request, action="confirm_email", key=email.lower())
             raise EmailDeliveryFailed(str(error)) from error
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None) -> None:
