@@ -95,6 +95,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     readonly_fields = [
         "number",
         "status",
+        "notices",
         "preview",
         "changes",
         "notice_override_reason",
@@ -122,6 +123,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
                 "fields": [
                     "number",
                     "status",
+                    "notices",
                     "sha256",
                     "notice_override_reason",
                     "notice_overridden_by",
@@ -159,7 +161,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="notices: sent / due / failed")
     def notices(self, obj: PolicyVersion) -> str:
-        if not obj.is_material:
+        if not obj.is_material or not obj.is_published:
             return "—"
         return f"{obj.notices_sent} / {obj.notices_pending} / {obj.notices_failed}"
 

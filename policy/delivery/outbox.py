@@ -328,7 +328,7 @@ def _about(notice: Notice) -> tuple[str, int]:
 def _failed(notice: Notice, error: Exception, *, report: DeliveryReport) -> str:
     """Retry what may work later (4xx, a connection error); give up at once on a refusal."""
     permanent = _refusal(error)
-    message = (permanent or f"{type(error).__name__}: {error}")[:2000]
+    message = (permanent or _for_now(error))[:2000]
     report.errors.append(f"{notice}: {message}")
     if permanent or notice.attempts >= MAX_ATTEMPTS:
         Notice.objects.filter(pk=notice.pk).update(status=Notice.Status.FAILED, last_error=message)
@@ -356,6 +356,28 @@ def _refusal(error: Exception) -> str | None:
     elif isinstance(error, smtplib.SMTPResponseException) and error.smtp_code >= 500:
         return f"The mail server refused it: {error.smtp_code} {_text(error.smtp_error)}"
     return None
+
+
+def _for_now(error: Exception) -> str:
+    """Why a send that may work later failed, in words staff can pass on, with the error's name
+    for whoever runs the mail server."""
+    name = type(error).__name__
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        answers = "; ".join(f"{code} {_text(text)}" for code, text in error.recipients.values())
+        return f"The mail server asked to try again later: {answers}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return (
+            f"The mail server asked to try again later: {error.smtp_code} {_text(error.smtp_error)}"
+        )
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return f"The mail server closed the connection ({name}: {error})"
+    if isinstance(error, ConnectionRefusedError):
+        return f"Could not reach the mail server: it refused the connection ({name})"
+    if isinstance(error, TimeoutError):
+        return f"Could not reach the mail server: it did not answer in time ({name})"
+    if isinstance(error, OSError):
+        return f"Could not reach the mail server ({name}: {error})"
+    return f"{name}: {error}"
 
 
 def _text(answer: bytes | str) -> str:

@@ -68,6 +68,7 @@ def test_published_version_is_read_only(admin_client, privacy):
     assert 'name="_save"' not in html  # no Save button that could only fail
     assert 'name="_continue"' not in html
     assert "New draft from this version" in html  # the way to change it
+    assert "Notices: sent / due / failed" in html  # not material: "—"
     response = admin_client.post(
         change_url(version), {"title": "Hacked", "body": "x", "summary": "x"}
     )

@@ -70,7 +70,9 @@ def test_it_shows_the_version_in_effect_and_a_scheduled_one(admin_client, privac
     words = text(page)
     assert "In effect: Privacy Policy v1, since January 3, 2009." in words
     day = timezone.localtime(effective).strftime("%B %-d, %Y")
-    assert f"Scheduled: Privacy Policy v{scheduled.number} takes effect on {day}" in words
+    at = date_format(timezone.localtime(effective), "P")
+    assert f"Scheduled: Privacy Policy v{scheduled.number} takes effect at {at} on {day}." in words
+    assert ".." not in words
     assert reverse("admin:policy_policyversion_change", args=[scheduled.pk]) in page
     assert "Nothing needs attention now." in words
 
@@ -168,8 +170,9 @@ def test_notices_the_mail_server_will_not_take_are_not_going_out(
     assert f"Privacy Policy v{version.number} 1 of 3 2 0 2 could not be sent yet" in words
     assert "will be tried again on their own." in words
     assert (
-        "The mail server's last answer: “ConnectionRefusedError: mail server refused the "
-        "connection”. If this goes on, ask whoever runs the site to check the mail server."
+        "What went wrong last: “Could not reach the mail server: it refused the connection "
+        "(ConnectionRefusedError)”. If this goes on, ask whoever runs the site to check the "
+        "mail server."
     ) in words
     assert "Going out." not in words
     assert "1 thing needs attention now." in words

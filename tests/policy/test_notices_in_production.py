@@ -202,10 +202,15 @@ def test_a_follow_up_sends_every_due_notice_not_just_one_batch(
         (smtplib.SMTPDataError(554, b"5.7.1 Message rejected as spam"),
          "failed", "The mail server refused it: 554 5.7.1 Message rejected as spam"),
         (smtplib.SMTPRecipientsRefused({"bob@example.com": (450, b"4.2.0 Mailbox busy")}),
-         "pending", "SMTPRecipientsRefused"),
-        (smtplib.SMTPDataError(451, b"4.3.0 Try again later"), "pending", "SMTPDataError"),
+         "pending", "The mail server asked to try again later: 450 4.2.0 Mailbox busy"),
+        (smtplib.SMTPDataError(451, b"4.3.0 Try again later"), "pending",
+         "The mail server asked to try again later: 451 4.3.0 Try again later"),
         (ConnectionRefusedError("mail server refused the connection"), "pending",
-         "ConnectionRefusedError"),
+         "Could not reach the mail server: it refused the connection (ConnectionRefusedError)"),
+        (TimeoutError("timed out"), "pending",
+         "Could not reach the mail server: it did not answer in time (TimeoutError)"),
+        (smtplib.SMTPServerDisconnected("gone"), "pending",
+         "The mail server closed the connection (SMTPServerDisconnected: gone)"),
     ],
 )  # fmt: skip
 def test_a_permanent_refusal_fails_at_once_and_a_temporary_one_is_retried(
