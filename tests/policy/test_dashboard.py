@@ -93,8 +93,8 @@ def test_it_shows_notices_per_version_and_per_incident(
     words = text(admin_client.get(DASHBOARD).content.decode())
     assert f"Privacy Policy v{version.number} 1 of 3 2 0 Going out." in words
     assert (
-        "A laptop was stolen (breach) 0 of 3 2 1 1 failed: see why, and send again those that "
-        "did not arrive."
+        "A laptop was stolen (breach) 0 of 3 2 1 1 failed: see why. Those the mail server "
+        "refused can be sent again; those interrupted may have arrived"
     ) in words
 
     later(monkeypatch, timedelta(minutes=30))  # nothing has gone out since: no worker

@@ -227,6 +227,7 @@ def test_sending_interrupted_notices_again_first_names_who_may_get_two(admin_cli
     assert "2 of them were interrupted while being sent" in page
     assert "dave (dave@example.com)" in page and "erin (erin@example.com)" in page
     assert "fay (" not in page
+    assert 'value="Send only the 1 that cannot have arrived"' in page
     chosen = Notice.objects.filter(pk__in=[n.pk for n in three_failed])
     assert set(chosen.values_list("status", flat=True)) == {"failed"}  # nothing was sent yet
 
@@ -237,6 +238,14 @@ def test_sending_interrupted_notices_again_first_names_who_may_get_two(admin_cli
         "those people may get the notice twice."
     ) in done
     assert set(chosen.values_list("status", flat=True)) == {"pending"}
+
+
+def test_with_only_interrupted_notices_chosen_there_is_nothing_safe_to_offer(
+    admin_client, three_failed
+):
+    page = requeue(admin_client, three_failed[:2]).content.decode()
+    assert "You chose 2 failed notices to send again." in page
+    assert "Send only the" not in page
 
 
 def test_the_office_can_send_again_only_what_cannot_have_arrived(admin_client, three_failed):
