@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 
 from .delivery.lists import every_list
+from .delivery.outbox import notice_recipients
 from .models import ContactMessage, Mailing, NewUse, PolicyVersion
 
 
@@ -168,24 +169,19 @@ class IncidentAudienceForm(forms.Form):
         if self.cleaned_data["audience"] != "list":
             return []
         names = self.cleaned_data["identifiers"]
-        lowered = {name.lower() for name in names}
-        users = get_user_model().objects
-        known = set(
-            users.annotate(name=Lower("username"))
-            .filter(name__in=lowered)
-            .values_list("name", flat=True)
-        )
-        known |= set(
-            users.annotate(name=Lower("email"))
-            .filter(name__in=lowered)
-            .values_list("name", flat=True)
-        )
-        known |= set(
-            EmailAddress.objects.annotate(name=Lower("email"))
-            .filter(name__in=lowered)
-            .values_list("name", flat=True)
-        )
+        known = _names_of(get_user_model().objects.all(), names)
         return [name for name in names if name.lower() not in known]
+
+    def unreachable(self) -> list[str]:
+        """Names on the list whose account gets nothing: it is inactive, or has no verified
+        address (the rule every notice follows)."""
+        if self.cleaned_data["audience"] != "list":
+            return []
+        names = self.cleaned_data["identifiers"]
+        users = get_user_model().objects.all()
+        known = _names_of(users, names)
+        reached = _names_of(notice_recipients(users), names)
+        return [name for name in names if name.lower() in known - reached]
 
     def describe(self) -> str:
         data = self.cleaned_data
@@ -211,3 +207,23 @@ class MailingForm(forms.ModelForm):
             (found.key, f"The people who chose “{found.name}”") for found in every_list()
         ]
         self.fields["list_key"].help_text = Mailing._meta.get_field("list_key").help_text
+
+
+def _names_of(users: QuerySet, names: list[str]) -> set[str]:
+    """Which of `names` (lowercased) are the username or an email address of one of `users`."""
+    lowered = {name.lower() for name in names}
+    found = set(
+        users.annotate(name=Lower("username"))
+        .filter(name__in=lowered)
+        .values_list("name", flat=True)
+    )
+    found |= set(
+        users.annotate(name=Lower("email")).filter(name__in=lowered).values_list("name", flat=True)
+    )
+    found |= set(
+        EmailAddress.objects.filter(user__in=users)
+        .annotate(name=Lower("email"))
+        .filter(name__in=lowered)
+        .values_list("name", flat=True)
+    )
+    return found

@@ -167,6 +167,7 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
         "changed": changed,
         "description": form.describe() if audience else "",
         "unmatched": form.unmatched() if audience else [],
+        "unreachable": form.unreachable() if audience else [],
         "change_url": change_url,
     }
     return TemplateResponse(request, "admin/policy/incident/send.html", context)

@@ -261,11 +261,15 @@ def test_an_audience_changed_after_counting_is_shown_before_anything_is_sent(
 def test_names_on_the_list_that_matched_nobody_are_shown_and_kept(
     admin_client, incident, people, django_capture_on_commit_callbacks
 ):
-    data = {"audience": "list", "names": "alice\nnobody\nAlicia@Typo.example\nnewbie"}
+    data = {"audience": "list", "names": "alice\nnobody\nAlicia@Typo.example\nnewbie\ndormant"}
     page = admin_client.post(send_url(incident), data).content.decode()
-    assert "2 names on the list matched no account" in page
-    assert "<li>nobody</li>" in page and "<li>Alicia@Typo.example</li>" in page
-    assert "<li>newbie</li>" not in page  # an account, though it gets nothing (unverified)
+    unmatched, _, unreachable = page.partition("to an account that will get nothing")
+    assert "2 names on the list matched no account" in unmatched
+    assert "<li>nobody</li>" in unmatched and "<li>Alicia@Typo.example</li>" in unmatched
+    # Accounts that get nothing (unverified, inactive) are named apart, not left out silently.
+    assert "2 names on the list belong" in unmatched
+    assert "<li>newbie</li>" in unreachable and "<li>dormant</li>" in unreachable
+    assert "<li>alice</li>" not in page
 
     send(admin_client, incident, django_capture_on_commit_callbacks, data, 1)
 
