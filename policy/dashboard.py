@@ -46,6 +46,11 @@ class Delivery:
     unmade: bool  # a material version whose notices no worker has made, STALL after publishing
     preparing: bool = False  # its notices are being made (published less than STALL ago)
 
+    @property
+    def needs_attention(self) -> bool:
+        """Whether someone must look: not made, stalled, held, retrying or failed notices."""
+        return bool(self.unmade or self.stalled or self.held or self.retrying or self.failed)
+
 
 @dataclass(frozen=True)
 class Setup:
@@ -99,9 +104,7 @@ class Dashboard:
     def attention(self) -> int:
         """How many things need someone now: stalled or failed notices, open messages, set-up,
         and the items other apps' sections mark."""
-        stuck = sum(
-            1 for d in self.deliveries if d.failed or d.stalled or d.unmade or d.retrying or d.held
-        )
+        stuck = sum(1 for delivery in self.deliveries if delivery.needs_attention)
         marked = sum(item.attention for section in self.sections for item in section.items)
         return stuck + (1 if self.open_messages else 0) + len(self.setup) + marked
 
