@@ -93,6 +93,8 @@ TEMPLATES = [
         },
     },
 ]
+# Django's form renderer, with plain <input> widgets written out in Python (pamedspa/forms.py).
+FORM_RENDERER = "pamedspa.forms.FormRenderer"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "America/New_York"
@@ -328,7 +330,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "pamedspa.storage.StaticFilesStorage"
         ),
     },
 }

@@ -301,3 +301,18 @@ def _wait_for(opener, url: str) -> str:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.5)
+
+
+def test_gunicorn_freezes_what_the_master_loaded_before_each_fork():
+    """Workers' full garbage collections then skip the app's long-lived objects (make bench)."""
+    import gc
+    import runpy
+
+    config = runpy.run_path(str(ROOT / "pamedspa" / "gunicorn.conf.py"))
+    assert config["preload_app"] is True  # what is frozen is the whole app
+    before = gc.get_freeze_count()
+    try:
+        config["pre_fork"](server=None, worker=None)
+        assert gc.get_freeze_count() > max(before, 10_000)
+    finally:
+        gc.unfreeze()
