@@ -1,16 +1,20 @@
 """Benchmark (not a test): what each middleware costs a request, in this process, without HTTP.
 
 The bare view of tests/bench/wsgi.py is called through Django's WSGI handler with the site's
-whole MIDDLEWARE, then with each middleware left out in turn; a row is the difference. Each
-figure is the best of several timed runs, as noise only ever adds. Stock middleware that a
-plain Django project also runs is marked, so the rows show what the site's own choices cost.
+whole MIDDLEWARE, then with each middleware left out in turn; a row is the difference, the
+median of a few pairs timed back to back. Each figure is the best of several timed runs, as
+noise only ever adds, with the loaded objects frozen as gunicorn's workers have them. Stock
+middleware that a plain Django project also runs is marked, so the rows show what the site's
+own choices cost. Rows move by about ±0.01 ms between runs.
 
-    python -m tests.bench.middleware [--requests 4000]
+    python -m tests.bench.middleware [--requests 2000] [--runs 3]
 """
 
 import argparse
+import gc
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -30,10 +34,13 @@ NEEDS = {
 }
 
 
+PAIRS = 3
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=4000, help="Requests per timed run.")
-    parser.add_argument("--runs", type=int, default=5, help="Timed runs; the best counts.")
+    parser.add_argument("--requests", type=int, default=2000, help="Requests per timed run.")
+    parser.add_argument("--runs", type=int, default=3, help="Timed runs; the best counts.")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pamedspa-bench-mw-"))
     os.environ.update(
@@ -80,18 +87,24 @@ def main() -> int:
                 best = min(best, (time.perf_counter() - started) / args.requests)
             return best * 1000
 
+    # As gunicorn's workers do (pamedspa/gunicorn.conf.py): what is loaded by now is frozen, so
+    # a full collection over Django's objects does not land in one run and not another.
+    gc.collect()
+    gc.freeze()
     ours = list(settings.MIDDLEWARE)
     whole, none = cost(ours), cost([])
     stock = cost([m for m in ours if m in STOCK])
     print(f"\nMiddleware cost per request (bare view, in-process, best of {args.runs} x "
-          f"{args.requests:,} requests)\n")  # fmt: skip
+          f"{args.requests:,} requests; a row: median of {PAIRS} paired runs)\n")  # fmt: skip
     print(f"{'middleware':58} {'ms':>7}")
     for name in ours:
         left_out = {name} | NEEDS.get(name, set())
-        row = whole - cost([m for m in ours if m not in left_out])
+        without = [m for m in ours if m not in left_out]
+        # The whole stack is timed again beside each row, so that a slow moment skews one pair.
+        row = statistics.median(cost(ours) - cost(without) for _ in range(PAIRS))
         extra = f" (with the {len(left_out) - 1} that need it)" if len(left_out) > 1 else ""
         mark = "" if name in STOCK else " *"
-        print(f"{name + mark + extra:58} {row:7.4f}")
+        print(f"{name + mark + extra:58} {row:7.4f}", flush=True)
     print(f"\nno middleware: {none:.4f} ms; the site's {len(ours)}: {whole:.4f} ms; only the "
           f"stock project's {len(STOCK)} of them: {stock:.4f} ms")  # fmt: skip
     print("* not in a stock Django + allauth project: the site's own choices")
