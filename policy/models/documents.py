@@ -73,6 +73,15 @@ class PolicyVersionQuerySet(models.QuerySet):
         """The newest published version, whether or not it is in effect yet."""
         return self.published().order_by("-number").first()
 
+    def next_public_number(self) -> int:
+        """The number the next version published (of one document) takes.
+
+        Published versions run 1, 2, 3… in the order they are published, with no gap, so no
+        one wonders what a missing number hid. A draft's number is provisional until then.
+        """
+        latest = self.latest_published()
+        return latest.number + 1 if latest is not None else 1
+
     def previous_to(self, version: PolicyVersion) -> PolicyVersion | None:
         """The published version just before `version` in the same document."""
         return (

@@ -64,16 +64,10 @@ def version_publish(
     version.clean_for_publishing()
     if version.effective_at is None:
         version.effective_at = now
-    latest = PolicyVersion.objects.filter(document_id=version.document_id).latest_published()
     version.clean_effective_at(allow_past=True)
     if version.is_material:
         _check_notice_period(version=version, by=by, now=now, override_reason=override_reason)
-    if latest is not None and latest.number > version.number:
-        # A later draft was published first: keep numbers in publication order.
-        highest = PolicyVersion.objects.filter(document_id=version.document_id).aggregate(
-            n=Max("number")
-        )["n"]
-        version.number = highest + 1
+    _number_next_in_public_record(version)
     version.published_at = now
     version.published_by = by
     version.save()
@@ -83,6 +77,26 @@ def version_publish(
         NoticeFanout.objects.create(version=version, created_at=now)
         transaction.on_commit(lambda: create_policy_notices.enqueue(version.pk))
     return version
+
+
+def _number_next_in_public_record(version: PolicyVersion) -> None:
+    """Give `version` the next published number, and move the drafts it passes up by one.
+
+    Drafts started before it keep their order and stay numbered after every published version.
+    Numbers already published never change (a record from before this rule keeps its gap).
+    """
+    versions = PolicyVersion.objects.filter(document_id=version.document_id)
+    wanted = versions.next_public_number()
+    if version.number <= wanted:
+        version.number = wanted  # (a draft left below a gap the old rule made)
+        return
+    passed = versions.drafts().filter(number__gte=wanted, number__lt=version.number)
+    highest = versions.aggregate(n=Max("number"))["n"]
+    versions.filter(pk=version.pk).update(number=highest + 1)  # out of the way
+    # One at a time, from the highest: each moves into the number the one above left free.
+    for pk, number in passed.order_by("-number").values_list("pk", "number"):
+        versions.filter(pk=pk).update(number=number + 1)
+    version.number = wanted
 
 
 def _check_notice_period(

@@ -60,10 +60,13 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
             return HttpResponseRedirect(change_url)
     # What it follows: the newest published version, even one not in effect yet, since the
     # public history will show the change against that one.
-    current = PolicyVersion.objects.filter(document_id=version.document_id).latest_published()
+    versions = PolicyVersion.objects.filter(document_id=version.document_id)
+    current = versions.latest_published()
+    number = versions.next_public_number()
     context = {
-        **_admin_context(request, PolicyVersion, f"Publish {version}?"),
+        **_admin_context(request, PolicyVersion, f"Publish {version.document} v{number}?"),
         "version": version,
+        "number": number,
         "current": current,
         "errors": errors,
         "change_url": change_url,

@@ -386,6 +386,24 @@ def test_the_publish_page_says_how_many_people_a_material_change_emails(
     assert "and email" not in minor
 
 
+def test_the_publish_page_names_the_number_a_draft_published_out_of_turn_gets(
+    admin_client, privacy
+):
+    make_draft(privacy)  # v2, still a draft
+    later = make_draft(privacy)  # v3
+    confirm = admin_client.get(publish_url(later)).content.decode()
+    assert "<title>Publish Privacy Policy v2?" in confirm
+    assert "This draft is numbered 3 for now" in confirm
+    assert "so it will be <strong>version 2</strong>" in confirm
+    assert 'value="Yes, publish Privacy Policy v2"' in confirm
+    admin_client.post(publish_url(later))
+    later.refresh_from_db()
+    assert later.is_published and later.number == 2
+    in_turn = admin_client.get(publish_url(privacy.versions.drafts().get())).content.decode()
+    assert "<title>Publish Privacy Policy v3?" in in_turn
+    assert "for now" not in in_turn
+
+
 def test_publishing_a_material_change_with_short_notice_is_refused(admin_client, privacy):
     draft = make_material_draft(privacy, days=5, new_uses=PARTNER_OFFERS)
     confirm = admin_client.get(publish_url(draft)).content.decode()

@@ -60,12 +60,33 @@ def test_drafts_are_numbered_in_sequence(privacy):
     assert [make_draft(privacy).number for _ in range(3)] == [2, 3, 4]
 
 
-def test_publishing_a_later_draft_first_keeps_numbers_in_publication_order(privacy):
-    older_draft = make_draft(privacy)
-    newer_draft = make_draft(privacy)
-    version_publish(version=newer_draft, by=None)
-    published = version_publish(version=older_draft, by=None)
-    assert published.number == 4
+def test_published_numbers_have_no_gap_whatever_order_drafts_are_published_in(privacy):
+    """Visitors see versions 1, 2, 3: a draft published out of turn, or never, leaves no hole."""
+    first_draft, second_draft, third_draft = (make_draft(privacy, summary=s) for s in "ABC")
+    assert [first_draft.number, second_draft.number, third_draft.number] == [2, 3, 4]
+    assert version_publish(version=third_draft, by=None).number == 2
+
+    # The drafts it passed keep their order, after it: a draft's number is provisional.
+    def drafts():
+        return list(privacy.versions.drafts().order_by("number").values_list("summary", "number"))
+
+    assert drafts() == [("A", 3), ("B", 4)]
+    assert version_publish(version=privacy.versions.get(summary="B"), by=None).number == 3
+    assert drafts() == [("A", 4)]
+    assert version_publish(version=make_draft(privacy, summary="D"), by=None).number == 4
+    assert drafts() == [("A", 5)]  # never published, still after every published one
+    assert list(privacy.versions.published().values_list("number", flat=True)) == [4, 3, 2, 1]
+
+
+def test_a_gap_already_published_stays_as_it_is(privacy):
+    """Published numbers are public record: an old gap is not closed by changing them."""
+    draft = make_draft(privacy)  # v2
+    later = make_draft(privacy)  # v3
+    # As the old rule left them: version 3 published while the draft kept number 2.
+    now = timezone.now()
+    PolicyVersion.objects.filter(pk=later.pk).update(published_at=now, effective_at=now)
+    draft.refresh_from_db()
+    assert version_publish(version=draft, by=None).number == 4
     assert list(privacy.versions.published().values_list("number", flat=True)) == [4, 3, 1]
 
 
