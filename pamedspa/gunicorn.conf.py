@@ -49,8 +49,8 @@ def pre_fork(server, worker):
     A worker's full garbage collection then skips those 100,000 or so long-lived objects: it took
     66 ms before, under 5 ms after, and each one was a pause that every queued request waited
     out (the login page's p99 at 16 connections). Frozen objects are also never written by the
-    collector, so the workers keep sharing the master's memory pages. Python's documentation
-    for gc.freeze() recommends exactly this for a fork without exec.
+    collector, so the workers keep sharing the master's memory pages: the use Python's
+    documentation gives gc.freeze(), for a fork without exec.
     """
     gc.collect()
     gc.freeze()

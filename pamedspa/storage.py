@@ -3,7 +3,8 @@
 `{% static %}` asks the storage for a file's address on every use: the manifest lookup, then
 URL quoting and joining, about 0.02 ms each, five to eight times a page. The collected files
 and their manifest are fixed for a process's life (collectstatic runs before it starts), so
-each answer is kept.
+each answer is kept. Only names in the manifest get one (any other raises), so what is kept
+is bounded by the files collected.
 """
 
 from whitenoise.storage import CompressedManifestStaticFilesStorage
