@@ -11,6 +11,7 @@ from django.template.loader import render_to_string
 from django.urls import path
 
 from ..delivery.lists import Extras, mailing_list
+from ..delivery.messages import notice_context
 from ..forms import MailingForm
 from ..models import Mailing
 from ..views import staff
@@ -79,7 +80,7 @@ class MailingAdmin(admin.ModelAdmin):
             stop_url=f"{settings.SITE_URL}/accounts/unsubscribe/…/",
             stop_text="Unsubscribe",
         )
-        context = {"mailing": mailing, "extras": sample, "site_name": settings.SITE_NAME}
+        context = {**notice_context("mailing", mailing.pk), "extras": sample}
         return render_to_string(
             "admin/policy/mailing/_preview.html",
             {

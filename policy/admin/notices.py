@@ -3,7 +3,6 @@
 Choosing a breach notice's audience is a plain view (`policy.views.staff`) mounted here.
 """
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.http import HttpRequest
@@ -13,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import escape, format_html
 
+from ..delivery.messages import notice_context
 from ..models import Incident, Notice
 from ..services.notices import notices_retry
 from ..views import staff
@@ -180,7 +180,7 @@ class IncidentAdmin(admin.ModelAdmin):
             return "Save to see the preview."
         text = render_to_string(
             "policy/email/incident_message.txt",
-            {"incident": incident, "site_name": settings.SITE_NAME, "user": {"get_username": "…"}},
+            {**notice_context("incident", incident.pk), "user": {"get_username": "…"}},
         )
         # The text part is plain text, rendered with autoescape off, and render_to_string marks
         # it safe: escape it here, always, or the incident's body would be markup in the admin.

@@ -7,6 +7,7 @@ from http import HTTPStatus
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -90,7 +91,8 @@ def test_an_unsent_notice_can_be_edited_and_offers_to_send(admin_client, inciden
     assert 'name="body"' in page
     assert "Choose recipients and send…" in page
     assert send_url(incident) in page
-    assert "Hello …," in page  # the preview of the email
+    assert "Hello …," in page  # the preview of the email, with the account page as the mail has
+    assert f"Your account, your answers and your preferences: {settings.SITE_URL}/accounts/" in page
 
 
 # Step 1: choosing and counting the recipients sends nothing.

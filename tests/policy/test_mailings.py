@@ -10,6 +10,7 @@ import re
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
@@ -80,6 +81,10 @@ def test_staff_write_topic_mail_and_see_it_as_a_recipient_will(admin_client, new
     assert "&lt;script&gt;x()&lt;/script&gt;" in page.split('class="mail-preview-text"')[1]
     assert "## Spring" in page.split('class="mail-preview-text"')[1]  # the text part
     assert "You get this because you chose “Monthly news”." in page
+    # Both parts link to the account page, as the mail does.
+    account = f"{settings.SITE_URL}/accounts/"
+    assert f'<a href="{account}">Your answers and preferences</a>' in page
+    assert f"Your answers and preferences: {account}" in page.split("mail-preview-text")[1]
     assert "Count the recipients and send…" in page
     assert mailing.list_name == "Monthly news"
 
