@@ -43,6 +43,11 @@ class Encoded:
     accepted: re.Pattern  # matches an Accept-Encoding header that allows it
 
 
+# When this code and these settings started serving (in gunicorn, when the master loaded the
+# app). A deploy can change a page's markup without any publish, so a page is never older than
+# this: a client that revalidates with If-Modified-Since alone gets the new page, not a 304.
+SERVING_SINCE = timezone.now().replace(microsecond=0)
+
 # Compressed once, when a page is kept. Brotli's quality 6 costs about 2 ms for a policy page
 # and is within a few per cent of its slowest setting, which costs ten times as much.
 _ENCODERS = {
@@ -178,7 +183,10 @@ class PageStore:
                 return response
             now = timezone.now()
             changed = max(
-                filter(None, [snapshot.state.changed_at(now), privacy.state.changed_at(now)])
+                filter(
+                    None,
+                    [snapshot.state.changed_at(now), privacy.state.changed_at(now), SERVING_SINCE],
+                )
             )
             page = SharedPage.of(response, changed)
             with self._lock:
