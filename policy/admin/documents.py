@@ -93,7 +93,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary", "body"]
     date_hierarchy = "effective_at"
     readonly_fields = [
-        "number",
+        "public_number",
         "status",
         "notices",
         "preview",
@@ -121,7 +121,7 @@ class PolicyVersionAdmin(admin.ModelAdmin):
             "Record",
             {
                 "fields": [
-                    "number",
+                    "public_number",
                     "status",
                     "notices",
                     "sha256",
@@ -139,6 +139,15 @@ class PolicyVersionAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/admin.css"]}
+
+    @admin.display(description="number")
+    def public_number(self, obj: PolicyVersion) -> str:
+        if obj.pk and obj.is_published:
+            return str(obj.number)
+        if obj.document_id is None:
+            return "Given when published."
+        upcoming = PolicyVersion.objects.filter(document_id=obj.document_id).next_public_number()
+        return f"Given when published, in the order versions are published: {upcoming} if now."
 
     @admin.display(description="status")
     def status(self, obj: PolicyVersion) -> str:

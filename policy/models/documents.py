@@ -225,7 +225,10 @@ class PolicyVersion(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.document} v{self.number}"
+        if self.is_published:
+            return f"{self.document} v{self.number}"
+        # A draft's number is provisional (see next_public_number): its name must not change.
+        return f"{self.document} draft #{self.pk}" if self.pk else f"{self.document} new draft"
 
     def save(self, *args, **kwargs) -> None:
         if self.pk and self._published_in_database():
@@ -249,6 +252,19 @@ class PolicyVersion(models.Model):
     @property
     def is_published(self) -> bool:
         return self.published_at is not None
+
+    def published_since_started(self) -> PolicyVersionQuerySet:
+        """Versions of its document published after this draft was started, oldest first.
+
+        Their changes are not in the draft unless someone copied them in: published as it is,
+        the draft would undo them.
+        """
+        return (
+            PolicyVersion.objects.filter(document_id=self.document_id)
+            .published()
+            .filter(published_at__gt=self.created_at)
+            .order_by("number")
+        )
 
     def is_current(self, at: datetime | None = None) -> bool:
         """Whether this is the version in effect at `at` (default: now)."""

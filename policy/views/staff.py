@@ -67,6 +67,7 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         **_admin_context(request, PolicyVersion, f"Publish {version.document} v{number}?"),
         "version": version,
         "number": number,
+        "published_since": list(version.published_since_started()),
         "current": current,
         "errors": errors,
         "change_url": change_url,

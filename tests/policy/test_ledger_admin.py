@@ -12,8 +12,14 @@ from django.urls import reverse
 
 from policy.models import INTERRUPTED, Acceptance, Choice, Incident, Notice, PolicyVersion
 from policy.services.ledger import acceptance_record, review_submit
-from policy.services.versions import version_publish
-from tests.factories import make_draft, make_material_draft, make_user, make_verified_user
+from policy.services.versions import version_copy_to_draft, version_publish
+from tests.factories import (
+    make_draft,
+    make_material_draft,
+    make_published,
+    make_user,
+    make_verified_user,
+)
 from tests.tables import changelist_rows
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +97,10 @@ def export(admin_client, model: str, records) -> tuple:
 
 def publish_url(version: PolicyVersion) -> str:
     return reverse("admin:policy_policyversion_publish", args=[version.pk])
+
+
+def change_url(version: PolicyVersion) -> str:
+    return reverse("admin:policy_policyversion_change", args=[version.pk])
 
 
 def test_choice_changelist_lists_each_answer(admin_client, choices):
@@ -389,19 +399,45 @@ def test_the_publish_page_says_how_many_people_a_material_change_emails(
 def test_the_publish_page_names_the_number_a_draft_published_out_of_turn_gets(
     admin_client, privacy
 ):
-    make_draft(privacy)  # v2, still a draft
-    later = make_draft(privacy)  # v3
+    make_draft(privacy)  # still a draft
+    later = make_draft(privacy)
+    change = admin_client.get(change_url(later)).content.decode()
+    assert "Given when published, in the order versions are published: 2 if now." in change
     confirm = admin_client.get(publish_url(later)).content.decode()
     assert "<title>Publish Privacy Policy v2?" in confirm
-    assert "This draft is numbered 3 for now" in confirm
-    assert "so it will be <strong>version 2</strong>" in confirm
+    assert f"Privacy Policy draft #{later.pk}</a>" in confirm  # the breadcrumb: its own name
+    assert "Publishing makes <strong>Privacy Policy v2</strong> part of" in confirm
     assert 'value="Yes, publish Privacy Policy v2"' in confirm
     admin_client.post(publish_url(later))
     later.refresh_from_db()
-    assert later.is_published and later.number == 2
+    assert later.is_published and later.number == 2 and str(later) == "Privacy Policy v2"
     in_turn = admin_client.get(publish_url(privacy.versions.drafts().get())).content.decode()
     assert "<title>Publish Privacy Policy v3?" in in_turn
-    assert "for now" not in in_turn
+
+
+def test_the_publish_page_warns_when_a_version_was_published_after_the_draft_was_started(
+    admin_client, privacy
+):
+    stale = make_draft(privacy)
+    make_published(privacy)  # version 2, published after `stale` was started
+    confirm = admin_client.get(publish_url(stale)).content.decode()
+    assert "version 2</a> was published after this draft was started" in confirm
+    assert "published as it is, it undoes them" in confirm
+    fresh = admin_client.get(publish_url(make_draft(privacy, body="## New\n\nText."))).content
+    assert b"was published after this draft was started" not in fresh
+
+
+def test_the_publish_page_warns_when_the_text_is_the_same_as_the_latest_version(
+    admin_client, privacy
+):
+    latest = privacy.versions.latest_published()
+    same = version_copy_to_draft(source=latest, by=None)
+    same.summary = "Nothing, by mistake."
+    same.save()
+    confirm = admin_client.get(publish_url(same)).content.decode()
+    assert "This text is the same as Privacy Policy v1's" in confirm
+    changed = make_draft(privacy, body="## Changed\n\nText.")
+    assert b"is the same as" not in admin_client.get(publish_url(changed)).content
 
 
 def test_publishing_a_material_change_with_short_notice_is_refused(admin_client, privacy):
