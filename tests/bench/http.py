@@ -102,7 +102,8 @@ def main() -> int:
 
     tool = "wrk" if shutil.which("wrk") else "python client"
     setup = f"gunicorn {args.workers} sync workers, {args.connections} connections"
-    print(f"\nHTTP benchmark: {setup}, {args.seconds} s per run, {tool}, loopback\n")
+    print(f"\nHTTP benchmark: {setup}, {args.seconds} s per run, {tool}, loopback")
+    print("(each row: the endpoint's median run by req/s; the verdicts below use all its runs)\n")
     print(f"{'endpoint':34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for name, results in runs.items():
         rps, p50, p99, _ = statistics.median_low(results)  # the median run, by req/s
@@ -130,6 +131,8 @@ def main() -> int:
     print("sizes: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
     if soak:
         _print_soak(soak)
+    else:
+        print("\nsoak: skipped (--soak 0), so its goals (0 errors, under 10% growth) were not checked")
     return 0
 
 

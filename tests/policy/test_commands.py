@@ -34,6 +34,24 @@ def test_publishes_and_prints_the_new_number(policy_file, privacy):
     assert version.summary == "Collect less."
 
 
+def test_the_same_text_again_publishes_nothing_and_prints_the_latest_number(
+    policy_file, privacy, settings
+):
+    publish(policy_file, "--summary", "Collect less.")
+    out, err = publish(policy_file, "--summary", "Run again by the pipeline.")
+    assert out.strip() == "2"
+    assert err.strip() == (
+        f"Privacy Policy v2 already has this text: nothing published "
+        f"({settings.SITE_URL}/privacy/versions/2/)"
+    )
+    assert privacy.versions.count() == 2  # no draft left behind either
+
+
+def test_prints_the_full_address(policy_file, privacy, settings):
+    _, err = publish(policy_file, "--summary", "Collect less.")
+    assert f"({settings.SITE_URL}/privacy/versions/2/)" in err
+
+
 def test_draft_flag_leaves_a_draft(policy_file, privacy):
     out, _ = publish(policy_file, "--summary", "Collect less.", "--draft")
     assert out.strip() == "2"

@@ -184,3 +184,14 @@ def test_changes_page_runs_a_fixed_number_of_queries(
 def test_compare_pages_reject_post(client, version_2):
     assert client.post(compare_url(1, 2)).status_code == HTTPStatus.METHOD_NOT_ALLOWED
     assert client.post(changes_url(2)).status_code == HTTPStatus.METHOD_NOT_ALLOWED
+
+
+def test_one_word_added_is_said_in_the_singular():
+    from django.template.loader import render_to_string
+
+    from policy import redline
+
+    comparison = redline.compare("## A\n\nOne two.", "## A\n\nOne two three.")
+    assert comparison.words_added == 1
+    html = render_to_string("policy/_comparison.html", {"comparison": comparison})
+    assert "1 word added, 0 removed" in html

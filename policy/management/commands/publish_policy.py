@@ -3,6 +3,7 @@
 from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, transaction
@@ -104,6 +105,16 @@ class Command(BaseCommand):
                 )
                 for name, description in options["new_use"]:
                     NewUse.objects.create(version=version, name=name, description=description)
+                latest = document.versions.latest_published()
+                if not options["draft"] and latest is not None and latest.sha256 == version.sha256:
+                    # A pipeline run again with the same file: nothing to publish, nothing made.
+                    transaction.set_rollback(True)
+                    self.stderr.write(
+                        f"{latest} already has this text: nothing published "
+                        f"({settings.SITE_URL}{latest.get_absolute_url()})"
+                    )
+                    self.stdout.write(str(latest.number))
+                    return
                 if not options["draft"]:
                     version = version_publish(
                         version=version, by=None, override_reason=options["override_notice"]
@@ -114,5 +125,5 @@ class Command(BaseCommand):
             raise CommandError("two --new-use options have the same name") from error
 
         state = "Saved draft" if options["draft"] else "Published"
-        self.stderr.write(f"{state} {version} ({version.get_absolute_url()})")
+        self.stderr.write(f"{state} {version} ({settings.SITE_URL}{version.get_absolute_url()})")
         self.stdout.write(str(version.number))
