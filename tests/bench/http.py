@@ -132,7 +132,7 @@ def main() -> int:
     if soak:
         _print_soak(soak)
     else:
-        print("\nsoak: skipped (--soak 0), so its goals (0 errors, under 10% growth) were not checked")
+        print("\nsoak: skipped (--soak 0): its goals (0 errors, under 10% growth) were not checked")
     return 0
 
 
