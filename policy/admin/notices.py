@@ -10,9 +10,8 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path
-from django.utils.html import escape, format_html
 
-from ..delivery.messages import notice_context
+from ..delivery.messages import incident_sample
 from ..models import Incident, Notice
 from ..services.notices import notices_retry
 from ..views import staff
@@ -178,13 +177,9 @@ class IncidentAdmin(admin.ModelAdmin):
     def preview(self, incident: Incident) -> str:
         if not incident.pk:
             return "Save to see the preview."
-        text = render_to_string(
-            "policy/email/incident_message.txt",
-            {**notice_context("incident", incident.pk), "user": {"get_username": "…"}},
+        return render_to_string(
+            "admin/policy/incident/_preview.html", {"message": incident_sample(incident)}
         )
-        # The text part is plain text, rendered with autoescape off, and render_to_string marks
-        # it safe: escape it here, always, or the incident's body would be markup in the admin.
-        return format_html('<pre class="mail-preview-text">{}</pre>', escape(text))
 
     def has_add_permission(self, request):
         return request.user.has_perm("policy.send_incident")

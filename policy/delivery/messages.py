@@ -8,6 +8,7 @@ from functools import partial
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -119,6 +120,13 @@ def notice_message(notice: Notice, shared: dict, *, address: str) -> EmailMultiA
     )
     message.attach_alternative(as_html(html), "text/html")
     return message
+
+
+def incident_sample(incident: Incident) -> EmailMultiAlternatives:
+    """The breach notice's email as each person gets it (named "…"): what staff see first."""
+    anyone = get_user_model()(username="…")
+    shared = notice_context("incident", incident.pk)
+    return notice_message(Notice(pk=0, incident=incident, user=anyone), shared, address="…")
 
 
 def _letter(shared: dict, scheduled: bool | None) -> tuple[str, str, str]:

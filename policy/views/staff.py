@@ -17,6 +17,7 @@ from .. import redline
 from ..dashboard import dashboard
 from ..delivery.audience import Audience, AudienceChanged
 from ..delivery.lists import mailing_list
+from ..delivery.messages import incident_sample
 from ..delivery.outbox import notice_recipients
 from ..forms import IncidentAudienceForm
 from ..models import Incident, Mailing, PolicyVersion
@@ -165,6 +166,7 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
     context = {
         **_admin_context(request, Incident, f"Send “{incident}”"),
         "incident": incident,
+        "message": incident_sample(incident),
         "form": form,
         "count": audience.count if audience else None,
         "confirmation": audience.sign(salt=salt) if audience and audience.count else "",

@@ -1,5 +1,6 @@
 """Breach notices: written in the admin, sent once to exactly the chosen people, then frozen."""
 
+import html
 import re
 from collections import Counter
 from datetime import datetime
@@ -561,6 +562,20 @@ def test_the_preview_shows_the_body_as_text_never_as_markup(admin_client, admin_
         subject="A laptop was stolen", body="<b>bold</b><img src=x onerror=alert(1)>",
         created_by=admin_user,
     )  # fmt: skip
-    page = admin_client.get(change_url(incident)).content.decode()
-    assert "<img src=x" not in page and "<b>bold</b>" not in page
-    assert "&lt;b&gt;bold&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+    for url in (change_url(incident), send_url(incident)):
+        page = admin_client.get(url).content.decode()
+        assert "<img src=x" not in page and "<b>bold</b>" not in page
+        assert "&lt;b&gt;bold&lt;/b&gt;&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_the_change_and_send_pages_show_the_email_as_people_get_it(
+    admin_client, incident, settings
+):
+    """Its From, Reply-To and Subject, and the text part with the account page's link."""
+    for url in (change_url(incident), send_url(incident)):
+        page = admin_client.get(url).content.decode()
+        assert f"<strong>From:</strong> {html.escape(settings.NOTICE_FROM_EMAIL)}" in page
+        assert f"<strong>Reply-To:</strong> {settings.PRIVACY_CONTACT_EMAIL}" in page
+        assert "<strong>Subject:</strong> [New Image MedSpa] A laptop was stolen" in page
+        account = f"Your account, your answers and your preferences: {settings.SITE_URL}/accounts/"
+        assert account in page, url
