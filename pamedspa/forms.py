@@ -9,8 +9,7 @@ Django's templates.
 """
 
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html, format_html_join
 
 # Django's widget templates that are `{% include "django/forms/widgets/input.html" %}` and no more.
 INPUT_TEMPLATES = frozenset(
@@ -32,13 +31,16 @@ class FormRenderer(DjangoTemplates):
         # As input.html: type and name, the value unless None, then attrs.html's attributes.
         # format_html escapes each as the template does (`|stringformat:'s'` is str(), which
         # leaves a safe string safe, and so does conditional_escape).
-        markup = [format_html('<input type="{}" name="{}"', widget["type"], widget["name"])]
-        if widget["value"] is not None:
-            markup.append(format_html(' value="{}"', widget["value"]))
-        for name, value in widget["attrs"].items():
-            if value is True:
-                markup.append(format_html(" {}", name))
-            elif value is not False:
-                markup.append(format_html(' {}="{}"', name, value))
-        markup.append(">")
-        return mark_safe("".join(markup))  # noqa: S308 (each part is escaped by format_html)
+        value = widget["value"]
+        attributes = (
+            (format_html(" {}", name) if given is True else format_html(' {}="{}"', name, given),)
+            for name, given in widget["attrs"].items()
+            if given is not False
+        )
+        return format_html(
+            '<input type="{}" name="{}"{}{}>',
+            widget["type"],
+            widget["name"],
+            format_html(' value="{}"', value) if value is not None else "",
+            format_html_join("", "{}", attributes),
+        )
