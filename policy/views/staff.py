@@ -32,6 +32,15 @@ def _people(count: int) -> str:
     return f"{count} {'person' if count == 1 else 'people'}"
 
 
+def _record(request: HttpRequest, obj, message: str, *, added: bool = False) -> None:
+    """Write the step into the object's admin History, as the admin's own forms do."""
+    model_admin = admin.site.get_model_admin(type(obj))
+    if added:
+        model_admin.log_addition(request, obj, message)
+    else:
+        model_admin.log_change(request, obj, message)
+
+
 def _admin_context(request: HttpRequest, model, title: str) -> dict:
     """What the admin's templates need to wear the admin's chrome."""
     return {**admin.site.each_context(request), "opts": model._meta, "title": title}
@@ -57,6 +66,7 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         except ValidationError as error:
             errors = error.messages
         else:
+            _record(request, version, f"Published as {version}.")
             messages.success(request, f"Published {version}. It is now part of the public record.")
             return HttpResponseRedirect(change_url)
     # What it follows: the newest published version, even one not in effect yet, since the
@@ -110,9 +120,9 @@ def version_new_draft_view(request: HttpRequest, object_id: int) -> HttpResponse
         raise PermissionDenied
     source = get_object_or_404(PolicyVersion, pk=object_id)
     draft = version_copy_to_draft(source=source, by=request.user)
+    _record(request, draft, f"Started from {source}.", added=True)
     messages.success(
-        request,
-        f"Started draft {draft} from {source}. Edit it, summarise the changes, then publish.",
+        request, f"Started {draft} from {source}. Edit it, summarise the changes, then publish."
     )
     return HttpResponseRedirect(reverse("admin:policy_policyversion_change", args=[draft.pk]))
 
@@ -156,10 +166,8 @@ def incident_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
                 messages.warning(request, " ".join(error.messages))
                 return HttpResponseRedirect(change_url)
             else:
-                messages.success(
-                    request,
-                    f"Sending the notice to {count} {'person' if count == 1 else 'people'}.",
-                )
+                _record(request, incident, f"Sent to {_people(count)}.")
+                messages.success(request, f"Sending the notice to {_people(count)}.")
                 return HttpResponseRedirect(change_url)
         else:
             audience = Audience.of(form.criteria(), notice_recipients(form.users()))
@@ -215,6 +223,7 @@ def mailing_send_view(request: HttpRequest, object_id: int) -> HttpResponse:
             messages.warning(request, " ".join(error.messages))
             return HttpResponseRedirect(change_url)
         else:
+            _record(request, mailing, f"Sent to {_people(count)}.")
             messages.success(request, f"Sending “{mailing}” to {_people(count)}.")
             return HttpResponseRedirect(change_url)
     audience = mailing_audience(mailing)

@@ -197,6 +197,8 @@ def test_new_draft_from_a_published_version(admin_client, privacy):
     assert draft.body == source.body
     assert not draft.is_published
     assert 'name="body"' in admin_client.get(change_url(draft)).content.decode()
+    history = admin_client.get(change_url(draft).replace("/change/", "/history/")).content.decode()
+    assert "Started from Privacy Policy v1." in history
 
 
 def test_document_with_versions_cannot_be_deleted(admin_client, privacy):

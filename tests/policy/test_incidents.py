@@ -207,6 +207,10 @@ def test_the_admin_is_told_how_many_it_goes_to(
             send_url(incident), {"audience": "all", "confirmed": confirmation(page)}, follow=True
         )
     assert "Sending the notice to 3 people." in response.content.decode()
+    history = admin_client.get(
+        change_url(incident).replace("/change/", "/history/")
+    ).content.decode()
+    assert "Sent to 3 people." in history  # in the notice's admin History, with who and when
 
 
 @pytest.mark.parametrize("forged", ["", "3", "not-a-signature", "WyJhbGwiLDMsIngiXQ:1x:abc"])

@@ -411,6 +411,8 @@ def test_the_publish_page_names_the_number_a_draft_published_out_of_turn_gets(
     admin_client.post(publish_url(later))
     later.refresh_from_db()
     assert later.is_published and later.number == 2 and str(later) == "Privacy Policy v2"
+    history = admin_client.get(change_url(later).replace("/change/", "/history/")).content.decode()
+    assert "Published as Privacy Policy v2." in history
     in_turn = admin_client.get(publish_url(privacy.versions.drafts().get())).content.decode()
     assert "<title>Publish Privacy Policy v3?" in in_turn
 

@@ -103,6 +103,10 @@ def test_sending_reaches_exactly_the_people_opted_in_once_with_one_click_unsubsc
     mailing = write(admin_client, news)
     response = send(admin_client, mailing, django_capture_on_commit_callbacks)
     assert "Sending “April news” to 2 people." in response.content.decode()
+    assert (
+        "Sent to 2 people."
+        in admin_client.get(change_url(mailing).replace("/change/", "/history/")).content.decode()
+    )
     assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
     message = mailoutbox[0]
     assert message.subject == "[New Image MedSpa] April news"
