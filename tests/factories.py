@@ -63,6 +63,7 @@ def make_draft(
         body=body,
         summary=summary,
         effective_at=effective_at,
+        created_at=timezone.now(),  # the test's clock, which a field default would not follow
     )
     return version_draft_save(version=version, by=by)
 

@@ -87,6 +87,7 @@ class MailingAdmin(admin.ModelAdmin):
                 **context,
                 "subject": f"[{settings.SITE_NAME}] {mailing.subject}",
                 "sender": settings.NOTICE_FROM_EMAIL,
+                "reply_to": settings.PRIVACY_CONTACT_EMAIL,  # as bulk_message sets it
                 "text": render_to_string("policy/email/mailing_message.txt", context),
             },
         )

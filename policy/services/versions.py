@@ -46,13 +46,15 @@ def version_publish(
     by: AbstractBaseUser | None,
     at: datetime | None = None,
     override_reason: str = "",
+    replaces_newer: bool = False,
 ) -> PolicyVersion:
     """Publish a draft: it becomes part of the public record and takes effect at effective_at.
 
     Publishing locks the document, so concurrent publishes get distinct numbers and the
-    versions' effective times never run backwards. A material version needs
-    POLICY_NOTICE_DAYS of notice, unless someone allowed to records why not; publishing it
-    queues one email notice per person once the transaction commits.
+    versions' effective times never run backwards. A draft started before the latest version
+    was published would undo that version's changes: it needs `replaces_newer`. A material
+    version needs POLICY_NOTICE_DAYS of notice, unless someone allowed to records why not;
+    publishing it queues one email notice per person once the transaction commits.
     """
     Document.objects.select_for_update().get(pk=version.document_id)
     # Read the clock only once the lock is ours: a publish that waited for another one must
@@ -62,6 +64,15 @@ def version_publish(
     if version.is_published:
         raise ValidationError("This version is already published.")
     version.clean_for_publishing()
+    missed = [f"version {newer.number}" for newer in version.published_since_started()]
+    if missed and not replaces_newer:
+        # Published as it is, the draft would quietly undo what those versions changed.
+        raise ValidationError(
+            f"{' and '.join(missed).capitalize()} {'was' if len(missed) == 1 else 'were'} "
+            "published after this draft was started, and this draft does not have their "
+            "changes unless someone copied them in. Tick “Publish it anyway” once you have "
+            "checked the changes below, or start a new draft from the latest version."
+        )
     if version.effective_at is None:
         version.effective_at = now
     version.clean_effective_at(allow_past=True)

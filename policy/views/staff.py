@@ -58,15 +58,21 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         return HttpResponseRedirect(change_url)
     errors: list[str] = []
     override_reason = request.POST.get("override_reason", "")
+    replaced = list(version.published_since_started())
     if request.method == "POST":
         try:
             version = version_publish(
-                version=version, by=request.user, override_reason=override_reason
+                version=version,
+                by=request.user,
+                override_reason=override_reason,
+                replaces_newer=request.POST.get("replaces_newer") == "yes",
             )
         except ValidationError as error:
             errors = error.messages
         else:
-            _record(request, version, f"Published as {version}.")
+            over = " and ".join(str(newer) for newer in replaced)
+            note = f", over the changes of {over}, published after the draft began" if over else ""
+            _record(request, version, f"Published as {version}{note}.")
             messages.success(request, f"Published {version}. It is now part of the public record.")
             return HttpResponseRedirect(change_url)
     # What it follows: the newest published version, even one not in effect yet, since the
@@ -78,7 +84,7 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         **_admin_context(request, PolicyVersion, f"Publish {version.document} v{number}?"),
         "version": version,
         "number": number,
-        "published_since": list(version.published_since_started()),
+        "published_since": replaced,
         "current": current,
         "errors": errors,
         "change_url": change_url,

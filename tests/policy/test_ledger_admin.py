@@ -417,16 +417,29 @@ def test_the_publish_page_names_the_number_a_draft_published_out_of_turn_gets(
     assert "<title>Publish Privacy Policy v3?" in in_turn
 
 
-def test_the_publish_page_warns_when_a_version_was_published_after_the_draft_was_started(
+def test_a_draft_started_before_the_latest_version_is_published_only_when_told_so(
     admin_client, privacy
 ):
     stale = make_draft(privacy)
     make_published(privacy)  # version 2, published after `stale` was started
     confirm = admin_client.get(publish_url(stale)).content.decode()
-    assert "version 2</a> was published after this draft was started" in confirm
+    assert "Since then, <a" in confirm and "Privacy Policy v2</a> (published" in confirm
     assert "published as it is, it undoes them" in confirm
+    assert 'name="replaces_newer"' in confirm
+    refused = admin_client.post(publish_url(stale)).content.decode()
+    assert "Tick “Publish it anyway”" in refused
+    stale.refresh_from_db()
+    assert not stale.is_published
+    admin_client.post(publish_url(stale), {"replaces_newer": "yes"})
+    stale.refresh_from_db()
+    assert stale.is_published and stale.number == 3
+    history = admin_client.get(change_url(stale).replace("/change/", "/history/")).content.decode()
+    assert (
+        "Published as Privacy Policy v3, over the changes of Privacy Policy v2, published after "
+        "the draft began." in history
+    )
     fresh = admin_client.get(publish_url(make_draft(privacy, body="## New\n\nText."))).content
-    assert b"was published after this draft was started" not in fresh
+    assert b"Since then" not in fresh and b"replaces_newer" not in fresh
 
 
 def test_the_publish_page_warns_when_the_text_is_the_same_as_the_latest_version(

@@ -81,6 +81,7 @@ def test_staff_write_topic_mail_and_see_it_as_a_recipient_will(admin_client, new
     assert "&lt;script&gt;x()&lt;/script&gt;" in page.split('class="mail-preview-text"')[1]
     assert "## Spring" in page.split('class="mail-preview-text"')[1]  # the text part
     assert "You get this because you chose “Monthly news”." in page
+    assert f"<strong>Reply-To:</strong> {settings.PRIVACY_CONTACT_EMAIL}<br>" in page
     # Both parts link to the account page, as the mail does.
     account = f"{settings.SITE_URL}/accounts/"
     assert f'<a href="{account}">Your answers and preferences</a>' in page

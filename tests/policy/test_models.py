@@ -71,7 +71,10 @@ def test_published_numbers_have_no_gap_whatever_order_drafts_are_published_in(pr
         return list(privacy.versions.drafts().order_by("number").values_list("summary", "number"))
 
     assert drafts() == [("A", 3), ("B", 4)]
-    assert version_publish(version=privacy.versions.get(summary="B"), by=None).number == 3
+    b = privacy.versions.get(summary="B")
+    with pytest.raises(ValidationError, match="Version 2 was published after this draft"):
+        version_publish(version=b, by=None)  # it would undo version 2: only when told so
+    assert version_publish(version=b, by=None, replaces_newer=True).number == 3
     assert drafts() == [("A", 4)]
     assert version_publish(version=make_draft(privacy, summary="D"), by=None).number == 4
     assert drafts() == [("A", 5)]  # never published, still after every published one
@@ -86,7 +89,7 @@ def test_a_gap_already_published_stays_as_it_is(privacy):
     now = timezone.now()
     PolicyVersion.objects.filter(pk=later.pk).update(published_at=now, effective_at=now)
     draft.refresh_from_db()
-    assert version_publish(version=draft, by=None).number == 4
+    assert version_publish(version=draft, by=None, replaces_newer=True).number == 4
     assert list(privacy.versions.published().values_list("number", flat=True)) == [4, 3, 1]
 
 
