@@ -180,6 +180,15 @@ class PolicyVersion(models.Model):
         "SHA-256", max_length=64, editable=False, help_text="Fingerprint of the title and body."
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    started_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,  # only ever a published version, which is never deleted
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The published version whose text this draft was copied from.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -254,17 +263,18 @@ class PolicyVersion(models.Model):
         return self.published_at is not None
 
     def published_since_started(self) -> PolicyVersionQuerySet:
-        """Versions of its document published after this draft was started, oldest first.
+        """Published versions of its document that this draft's text does not build on.
 
-        Their changes are not in the draft unless someone copied them in: published as it is,
-        the draft would undo them.
+        Those after the version it was copied from, or, for a draft written from scratch, those
+        published after it was started, oldest first. Their changes are not in the draft unless
+        someone copied them in: published as it is, the draft would undo them.
         """
-        return (
-            PolicyVersion.objects.filter(document_id=self.document_id)
-            .published()
-            .filter(published_at__gt=self.created_at)
-            .order_by("number")
-        )
+        versions = PolicyVersion.objects.filter(document_id=self.document_id).published()
+        if self.started_from_id is not None:
+            newer = versions.filter(number__gt=self.started_from.number)
+        else:
+            newer = versions.filter(published_at__gt=self.created_at)
+        return newer.exclude(pk=self.pk).order_by("number")
 
     def is_current(self, at: datetime | None = None) -> bool:
         """Whether this is the version in effect at `at` (default: now)."""

@@ -34,7 +34,11 @@ def version_draft_save(*, version: PolicyVersion, by: AbstractBaseUser | None) -
 def version_copy_to_draft(*, source: PolicyVersion, by: AbstractBaseUser | None) -> PolicyVersion:
     """Start a new draft from the text of an existing version."""
     draft = PolicyVersion(
-        document=source.document, title=source.title, body=source.body, summary=""
+        document=source.document,
+        title=source.title,
+        body=source.body,
+        summary="",
+        started_from=source if source.is_published else source.started_from,
     )
     return version_draft_save(version=draft, by=by)
 
@@ -68,10 +72,9 @@ def version_publish(
     if missed and not replaces_newer:
         # Published as it is, the draft would quietly undo what those versions changed.
         raise ValidationError(
-            f"{' and '.join(missed).capitalize()} {'was' if len(missed) == 1 else 'were'} "
-            "published after this draft was started, and this draft does not have their "
-            "changes unless someone copied them in. Tick “Publish it anyway” once you have "
-            "checked the changes below, or start a new draft from the latest version."
+            f"Published as it is, this draft undoes the changes of {' and '.join(missed)}, "
+            "published after it was started. Tick “Publish it anyway” to do that on purpose, "
+            "or start a new draft from the latest version."
         )
     if version.effective_at is None:
         version.effective_at = now

@@ -423,8 +423,11 @@ def test_a_draft_started_before_the_latest_version_is_published_only_when_told_s
     stale = make_draft(privacy)
     make_published(privacy)  # version 2, published after `stale` was started
     confirm = admin_client.get(publish_url(stale)).content.decode()
-    assert "Since then, <a" in confirm and "Privacy Policy v2</a> (published" in confirm
-    assert "published as it is, it undoes them" in confirm
+    assert "This draft does not build on <a" in confirm
+    assert (
+        "Privacy Policy v2</a> (published" in confirm and "it was started before it, on" in confirm
+    )
+    assert "publishing it as it is undoes them" in confirm
     assert 'name="replaces_newer"' in confirm
     refused = admin_client.post(publish_url(stale)).content.decode()
     assert "Tick “Publish it anyway”" in refused
@@ -440,6 +443,22 @@ def test_a_draft_started_before_the_latest_version_is_published_only_when_told_s
     )
     fresh = admin_client.get(publish_url(make_draft(privacy, body="## New\n\nText."))).content
     assert b"Since then" not in fresh and b"replaces_newer" not in fresh
+
+
+def test_a_draft_copied_from_an_older_version_is_published_only_when_told_so(admin_client, privacy):
+    first = privacy.versions.get(number=1)
+    make_published(privacy)  # version 2
+    old_copy = version_copy_to_draft(source=first, by=None)  # started after v2, from v1's text
+    old_copy.summary = "Back to the old words."
+    old_copy.save()
+    confirm = admin_client.get(publish_url(old_copy)).content.decode()
+    assert "it was copied from Privacy Policy v1." in confirm
+    assert 'name="replaces_newer"' in confirm
+    admin_client.post(publish_url(old_copy))
+    old_copy.refresh_from_db()
+    assert not old_copy.is_published
+    latest_copy = version_copy_to_draft(source=privacy.versions.get(number=2), by=None)
+    assert not latest_copy.published_since_started().exists()
 
 
 def test_the_publish_page_warns_when_the_text_is_the_same_as_the_latest_version(
