@@ -9,8 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.text import get_text_list
 
 from ..caching import document_forget
 from ..models import Document, NoticeFanout, PolicyVersion
@@ -68,11 +70,12 @@ def version_publish(
     if version.is_published:
         raise ValidationError("This version is already published.")
     version.clean_for_publishing()
-    missed = [f"version {newer.number}" for newer in version.published_since_started()]
+    missed = [str(newer.number) for newer in version.published_since_started()]
     if missed and not replaces_newer:
         # Published as it is, the draft would quietly undo what those versions changed.
+        which = f"version{pluralize(missed)} {get_text_list(missed, 'and')}"
         raise ValidationError(
-            f"Published as it is, this draft undoes the changes of {' and '.join(missed)}, "
+            f"Published as it is, this draft undoes the changes of {which}, "
             "published after it was started. Tick “Publish it anyway” to do that on purpose, "
             "or start a new draft from the latest version."
         )

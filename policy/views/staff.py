@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.text import get_text_list
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import redline
@@ -70,7 +71,7 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         except ValidationError as error:
             errors = error.messages
         else:
-            over = " and ".join(str(newer) for newer in replaced)
+            over = get_text_list([str(newer) for newer in replaced], "and")
             note = f", over the changes of {over}, published after the draft began" if over else ""
             _record(request, version, f"Published as {version}{note}.")
             messages.success(request, f"Published {version}. It is now part of the public record.")
