@@ -16,7 +16,12 @@ pytestmark = [
 ]
 
 
-def test_eight_concurrent_publishes_get_distinct_numbers_and_one_current_version(privacy):
+@pytest.mark.parametrize("replaces_newer", [True, False])
+def test_eight_concurrent_publishes_get_distinct_numbers_and_one_current_version(
+    privacy, replaces_newer
+):
+    """Told to go over each other, all eight publish; otherwise the first does and the seven
+    others, which would undo it, are refused: the lock makes each see the one before."""
     from policy.services.versions import version_publish
 
     drafts = [make_draft(privacy, body=f"## Edit {n}\n\nText {n}.") for n in range(8)]
@@ -26,7 +31,7 @@ def test_eight_concurrent_publishes_get_distinct_numbers_and_one_current_version
     def publish(draft):
         try:
             start.wait(timeout=30)
-            version_publish(version=draft, by=None)
+            version_publish(version=draft, by=None, replaces_newer=replaces_newer)
         except BaseException as error:  # noqa: BLE001 - any error fails the test below
             errors.append(error)
         finally:
@@ -39,9 +44,14 @@ def test_eight_concurrent_publishes_get_distinct_numbers_and_one_current_version
     for thread in threads:
         thread.join(timeout=60)
 
-    assert errors == []
     published = list(privacy.versions.published().order_by("number"))
     numbers = [v.number for v in published]
+    if not replaces_newer:
+        assert len(errors) == 7, errors
+        assert all("this draft undoes the changes of version 2" in str(e) for e in errors)
+        assert numbers == [1, 2]
+        return
+    assert errors == []
     assert len(published) == 9
     assert len(set(numbers)) == 9
     assert sorted(v.effective_at for v in published) == [v.effective_at for v in published]
