@@ -75,8 +75,8 @@ def version_publish(
         # Published as it is, the draft would quietly undo what those versions changed.
         which = f"version{pluralize(missed)} {get_text_list(missed, 'and')}"
         raise ValidationError(
-            f"Published as it is, this draft undoes the changes of {which}, "
-            "published after it was started. Tick “Publish it anyway” to do that on purpose, "
+            f"Published as it is, this draft undoes the changes of {which}, which it does not "
+            "build on. Tick “Publish it anyway” to do that on purpose, "
             "or start a new draft from the latest version."
         )
     if version.effective_at is None:

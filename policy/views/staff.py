@@ -71,8 +71,9 @@ def version_publish_view(request: HttpRequest, object_id: int) -> HttpResponse:
         except ValidationError as error:
             errors = error.messages
         else:
-            over = get_text_list([str(newer) for newer in replaced], "and")
-            note = f", over the changes of {over}, published after the draft began" if over else ""
+            # Asked again after the publish, under whose lock the service checked it.
+            over = get_text_list([str(v) for v in version.published_since_started()], "and")
+            note = f", over the changes of {over}, which it did not build on" if over else ""
             _record(request, version, f"Published as {version}{note}.")
             messages.success(request, f"Published {version}. It is now part of the public record.")
             return HttpResponseRedirect(change_url)

@@ -438,8 +438,8 @@ def test_a_draft_started_before_the_latest_version_is_published_only_when_told_s
     assert stale.is_published and stale.number == 3
     history = admin_client.get(change_url(stale).replace("/change/", "/history/")).content.decode()
     assert (
-        "Published as Privacy Policy v3, over the changes of Privacy Policy v2, published after "
-        "the draft began." in history
+        "Published as Privacy Policy v3, over the changes of Privacy Policy v2, which it did not "
+        "build on." in history
     )
     fresh = admin_client.get(publish_url(make_draft(privacy, body="## New\n\nText."))).content
     assert b"Since then" not in fresh and b"replaces_newer" not in fresh

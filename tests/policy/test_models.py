@@ -73,7 +73,7 @@ def test_published_numbers_have_no_gap_whatever_order_drafts_are_published_in(pr
     assert drafts() == [("A", 3), ("B", 4)]
     b = privacy.versions.get(summary="B")
     with pytest.raises(
-        ValidationError, match="undoes the changes of version 2, published after it"
+        ValidationError, match="undoes the changes of version 2, which it does not build on"
     ):
         version_publish(version=b, by=None)  # it would undo version 2: only when told so
     assert version_publish(version=b, by=None, replaces_newer=True).number == 3
